@@ -1,0 +1,104 @@
+/**
+ * Builds the HTTP server: tRPC over HTTP and WebSocket at /trpc, health
+ * probes, and the built renderer at / so the same UI runs in a browser.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import helmet from '@fastify/helmet';
+import fastifyStatic from '@fastify/static';
+import websocket from '@fastify/websocket';
+import { fastifyTRPCPlugin, type CreateFastifyContextOptions, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { RequestContext, ServerDeps } from './context.ts';
+import { appRouter, type AppRouter } from './router.ts';
+import { databaseReachable } from './system/service.ts';
+
+export const TRPC_PREFIX = '/trpc';
+
+/** Same policy in the browser and in Electron (electron/security.ts mirrors it). */
+export const contentSecurityPolicy = {
+  defaultSrc: ["'self'"],
+  scriptSrc: ["'self'"],
+  styleSrc: ["'self'", "'unsafe-inline'"],
+  imgSrc: ["'self'", 'data:', 'blob:'],
+  fontSrc: ["'self'", 'data:'],
+  connectSrc: ["'self'", 'ws:', 'wss:'],
+  mediaSrc: ["'self'", 'blob:'],
+  objectSrc: ["'none'"],
+  baseUri: ["'none'"],
+  frameAncestors: ["'none'"],
+  formAction: ["'self'"],
+};
+
+export async function buildApp(deps: ServerDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && /^[\w-]{1,64}$/.test(incoming) ? incoming : randomUUID();
+    },
+    bodyLimit: 1024 * 1024,
+    routerOptions: { maxParamLength: 5000 },
+  });
+
+  await app.register(helmet, {
+    contentSecurityPolicy: { useDefaults: false, directives: contentSecurityPolicy },
+    // The UI is loaded cross-origin by nothing; WebRTC and workers need no COEP yet.
+    crossOriginEmbedderPolicy: false,
+  });
+  await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
+
+  const createContext = ({ req }: CreateFastifyContextOptions): Promise<RequestContext> =>
+    deps
+      .resolveSession({ authorization: req.headers.authorization })
+      .then((session) => ({ deps, session, logger: req.log, requestId: String(req.id), ip: req.ip }));
+
+  await app.register(fastifyTRPCPlugin, {
+    prefix: TRPC_PREFIX,
+    useWSS: true,
+    keepAlive: { enabled: true, pingMs: 30_000, pongWaitMs: 5_000 },
+    trpcOptions: {
+      router: appRouter,
+      createContext,
+      onError({ error, path, ctx }) {
+        if (error.code === 'INTERNAL_SERVER_ERROR') {
+          (ctx?.logger ?? deps.logger).error({ err: error.cause ?? error, path }, 'procedure failed');
+        }
+      },
+    },
+  } satisfies FastifyTRPCPluginOptions<AppRouter>);
+
+  app.get('/healthz', () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const dbOk = await databaseReachable(deps);
+    const ready = dbOk && deps.lifecycle.state === 'ready';
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', state: deps.lifecycle.state, database: dbOk });
+  });
+
+  registerRenderer(app, deps);
+  return app;
+}
+
+function registerRenderer(app: FastifyInstance, deps: ServerDeps): void {
+  const dir = deps.config.rendererDir;
+  const built = existsSync(join(dir, 'index.html'));
+  if (built) {
+    void app.register(fastifyStatic, { root: dir, wildcard: false, index: 'index.html', maxAge: '1h', immutable: false });
+  } else {
+    deps.logger.warn({ rendererDir: dir }, 'renderer is not built: run `npm run build:renderer`');
+  }
+  // Client-side routes (/jobs, /settings …) get the app shell; API and asset misses stay 404.
+  app.setNotFoundHandler((req, reply) => {
+    const wantsPage = req.method === 'GET' && !req.url.startsWith(TRPC_PREFIX) && !/\.[a-z0-9]+(\?|$)/i.test(req.url);
+    if (!wantsPage) return reply.code(404).send({ error: 'Not Found', message: `No route ${req.method} ${req.url}` });
+    if (built) return reply.type('text/html').sendFile('index.html');
+    return reply
+      .code(503)
+      .type('text/html')
+      .send(
+        '<!doctype html><title>MegiLance</title><h1>MegiLance server is running</h1>' +
+          '<p>The user interface is not built yet. Run <code>npm run build:renderer</code> (or start with <code>npm start</code>, which builds it) and reload.</p>',
+      );
+  });
+}

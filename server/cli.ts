@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+/**
+ * `megilance-server`: start the server, or manage its database.
+ *   megilance-server start            run until SIGINT/SIGTERM (graceful drain)
+ *   megilance-server migrate          apply pending migrations and exit
+ *   megilance-server migrate --status list applied and pending migrations
+ *   megilance-server config           print the parsed configuration (no secrets)
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, type ServerConfig } from './config.ts';
+import { openDatabase, redactUrl } from './db/connect.ts';
+import { migrateToLatest, pendingMigrations } from './db/migrate.ts';
+import { createLogger } from './logger.ts';
+import { startServer } from './main.ts';
+
+const usage = `Usage: megilance-server <command>
+
+Commands:
+  start               start the server (default)
+  migrate [--status]  apply pending database migrations, or list them
+  config              print the configuration the server would use
+  help                show this help
+
+Configuration comes from the environment and .env; see .env.example.`;
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { status: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+  });
+  const command = positionals[0] ?? 'start';
+  if (values.help || command === 'help') {
+    console.log(usage);
+    return 0;
+  }
+
+  let config: ServerConfig;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`megilance-server: ${error.message}`);
+      return 78; // EX_CONFIG
+    }
+    throw error;
+  }
+
+  switch (command) {
+    case 'start':
+      return runServer(config);
+    case 'migrate':
+      return runMigrate(config, values.status);
+    case 'config': {
+      const shown = config.database.engine === 'postgres' ? { ...config, database: { engine: 'postgres', url: redactUrl(config.database.url) } } : config;
+      console.log(JSON.stringify(shown, null, 2));
+      return 0;
+    }
+    default:
+      console.error(`megilance-server: unknown command "${command}"\n\n${usage}`);
+      return 64; // EX_USAGE
+  }
+}
+
+async function runServer(config: ServerConfig): Promise<number> {
+  const logger = createLogger(config);
+  const server = await startServer(config, { logger });
+  const done = new Promise<number>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      logger.info({ signal }, 'shutdown signal received');
+      server.stop(signal).then(
+        () => resolve(0),
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+  // Machine-readable line for launchers (the desktop app, npm start, tests).
+  process.stdout.write(`MEGILANCE_SERVER_URL=${server.url}\n`);
+  return done;
+}
+
+async function runMigrate(config: ServerConfig, statusOnly: boolean): Promise<number> {
+  const logger = createLogger({ ...config, log: { ...config.log, level: 'warn' } });
+  const database = openDatabase(config.database, logger, config.slowQueryMs);
+  try {
+    if (statusOnly) {
+      const pending = await pendingMigrations(database.db, database.engine);
+      console.log(pending.length === 0 ? `${database.location}: up to date` : `${database.location}: pending ${pending.join(', ')}`);
+      return 0;
+    }
+    const report = await migrateToLatest(database.db, database.engine);
+    console.log(
+      report.applied.length === 0
+        ? `${database.location}: already at ${report.current ?? '(empty)'}`
+        : `${database.location}: applied ${report.applied.join(', ')}; now at ${report.current}`,
+    );
+    return 0;
+  } finally {
+    await database.close();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error('megilance-server: failed to start:', error instanceof Error ? error.message : error);
+    process.exitCode = 1;
+  },
+);

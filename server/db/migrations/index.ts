@@ -1,0 +1,23 @@
+/**
+ * Numbered migrations, applied in order at start-up and by
+ * `megilance-server migrate`. The same code runs on SQLite and PostgreSQL;
+ * tests/db/schema-parity.test.ts proves both end with the same schema.
+ * Never edit a released migration: add the next number.
+ */
+import type { Kysely } from 'kysely';
+import * as m0001 from './0001_foundation.ts';
+
+export type DatabaseEngine = 'sqlite' | 'postgres';
+
+export interface MigrationContext {
+  engine: DatabaseEngine;
+}
+
+export interface NumberedMigration {
+  up(db: Kysely<unknown>, context: MigrationContext): Promise<void>;
+  down?(db: Kysely<unknown>, context: MigrationContext): Promise<void>;
+}
+
+export const migrations: Readonly<Record<string, NumberedMigration>> = {
+  '0001_foundation': m0001,
+};

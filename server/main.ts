@@ -1,0 +1,92 @@
+/**
+ * Starts and stops one MegiLance server process: config → logger →
+ * database (migrated) → HTTP/WebSocket. Used by the CLI, the desktop app's
+ * embedded server, tests and benchmarks alike.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { buildApp } from './app.ts';
+import type { ServerConfig } from './config.ts';
+import { anonymousOnly, type ServerDeps, type SessionResolver } from './context.ts';
+import { openDatabase, type DatabaseHandle } from './db/connect.ts';
+import { migrateToLatest } from './db/migrate.ts';
+import { ServerLifecycle } from './lifecycle.ts';
+import { createLogger } from './logger.ts';
+
+export interface RunningServer {
+  url: string;
+  app: FastifyInstance;
+  deps: ServerDeps;
+  database: DatabaseHandle;
+  /** Drains (readiness off, clients told, in-flight requests finished), then closes the database. */
+  stop(reason?: string): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  resolveSession?: SessionResolver;
+}
+
+export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger(config);
+  const lifecycle = new ServerLifecycle();
+  const database = openDatabase(config.database, logger, config.slowQueryMs);
+  let app: FastifyInstance | undefined;
+  try {
+    const report = await migrateToLatest(database.db, database.engine);
+    logger.info({ engine: database.engine, location: database.location, applied: report.applied, current: report.current }, 'database ready');
+
+    const deps: ServerDeps = {
+      config,
+      logger,
+      db: database.db,
+      dbEngine: database.engine,
+      lifecycle,
+      resolveSession: options.resolveSession ?? anonymousOnly,
+      connections: { count: () => app?.websocketServer.clients.size ?? 0 },
+      stepUpWindowMs: 10 * 60_000,
+    };
+    app = await buildApp(deps);
+    const address = await app.listen({ host: config.host, port: config.port });
+    const url = address.replace('[::1]', 'localhost');
+    lifecycle.transition('ready');
+    await recordServerEvent(deps, 'started', { url, engine: database.engine });
+    logger.info({ url }, 'MegiLance server listening');
+
+    const running = app;
+    let stopping: Promise<void> | undefined;
+    const stop = (reason = 'stop requested'): Promise<void> =>
+      (stopping ??= drainAndClose(running, deps, database, reason));
+    return { url, app: running, deps, database, stop };
+  } catch (error) {
+    await app?.close().catch(() => undefined);
+    await database.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function drainAndClose(app: FastifyInstance, deps: ServerDeps, database: DatabaseHandle, reason: string): Promise<void> {
+  const { logger, lifecycle, config } = deps;
+  logger.info({ reason }, 'draining');
+  lifecycle.transition('draining');
+  await recordServerEvent(deps, 'draining', { reason }).catch((err: unknown) => logger.warn({ err }, 'could not record drain'));
+  // Live subscriptions see 'draining' and end; give them a moment to flush before sockets close.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const closed = app.close();
+  const timedOut = new Promise<'timeout'>((resolve) => setTimeout(resolve, config.shutdownGraceMs, 'timeout').unref());
+  if ((await Promise.race([closed.then(() => 'closed' as const), timedOut])) === 'timeout') {
+    logger.warn({ graceMs: config.shutdownGraceMs }, 'drain grace period over: closing remaining connections');
+    app.server.closeAllConnections();
+    await closed;
+  }
+  lifecycle.transition('stopped');
+  await database.close();
+  logger.info('stopped');
+}
+
+async function recordServerEvent(deps: ServerDeps, kind: string, detail: Record<string, unknown>): Promise<void> {
+  await deps.db
+    .insertInto('server_events')
+    .values({ kind, detail_json: JSON.stringify(detail), created_at: Date.now() })
+    .execute();
+}
