@@ -9,7 +9,7 @@ import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import websocket from '@fastify/websocket';
 import { fastifyTRPCPlugin, type CreateFastifyContextOptions, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { RequestContext, ServerDeps } from './context.ts';
 import { appRouter, type AppRouter } from './router.ts';
 import { databaseReachable } from './system/service.ts';
@@ -32,8 +32,10 @@ export const contentSecurityPolicy = {
 };
 
 export async function buildApp(deps: ServerDeps): Promise<FastifyInstance> {
+  // Fastify's instance type follows its logger's; keep it the framework's base logger type.
+  const loggerInstance: FastifyBaseLogger = deps.logger;
   const app = Fastify({
-    loggerInstance: deps.logger,
+    loggerInstance,
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];
       return typeof incoming === 'string' && /^[\w-]{1,64}$/.test(incoming) ? incoming : randomUUID();
@@ -57,8 +59,8 @@ export async function buildApp(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(fastifyTRPCPlugin, {
     prefix: TRPC_PREFIX,
     useWSS: true,
-    keepAlive: { enabled: true, pingMs: 30_000, pongWaitMs: 5_000 },
     trpcOptions: {
+      keepAlive: { enabled: true, pingMs: 30_000, pongWaitMs: 5_000 },
       router: appRouter,
       createContext,
       onError({ error, path, ctx }) {

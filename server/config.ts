@@ -46,6 +46,9 @@ export const configSchema = z.object({
     .default('development'),
   MEGILANCE_HOST: z.string().trim().min(1, 'must not be empty').default('127.0.0.1'),
   MEGILANCE_PORT: port.default(8420),
+  MEGILANCE_PUBLIC_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL, e.g. https://megilance.example.com' })
+    .optional(),
   MEGILANCE_DATA_DIR: z.string().trim().min(1, 'must not be empty').optional(),
   DATABASE_URL: databaseUrl.optional(),
   MEGILANCE_RENDERER_DIR: z.string().trim().min(1, 'must not be empty').optional(),
@@ -76,6 +79,8 @@ export interface ServerConfig {
   env: RawConfig['NODE_ENV'];
   host: string;
   port: number;
+  /** The address users reach; in development, derived from host and port when unset. */
+  publicUrl: string | null;
   dataDir: string;
   database: DatabaseTarget;
   rendererDir: string;
@@ -111,6 +116,12 @@ export function parseConfig(env: Record<string, string | undefined>): ServerConf
     );
   }
   const raw = result.data;
+  if (raw.NODE_ENV === 'production' && raw.MEGILANCE_PUBLIC_URL === undefined) {
+    // Links in mail, passkey origins and guest call links all need the address users reach.
+    throw new ConfigError([
+      { variable: 'MEGILANCE_PUBLIC_URL', problem: 'is required when NODE_ENV=production (the URL users reach this server at)' },
+    ]);
+  }
   const dataDir = resolve(raw.MEGILANCE_DATA_DIR ?? defaultDataDir());
   let database: DatabaseTarget;
   if (raw.DATABASE_URL === undefined) {
@@ -128,6 +139,7 @@ export function parseConfig(env: Record<string, string | undefined>): ServerConf
     env: raw.NODE_ENV,
     host: raw.MEGILANCE_HOST,
     port: raw.MEGILANCE_PORT,
+    publicUrl: raw.MEGILANCE_PUBLIC_URL?.replace(/\/+$/, '') ?? null,
     dataDir,
     database,
     rendererDir: resolve(raw.MEGILANCE_RENDERER_DIR ?? join(repoRoot, 'dist', 'renderer')),

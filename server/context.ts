@@ -3,6 +3,7 @@
  * `RequestContext` adds who is asking, resolved per HTTP request or per
  * WebSocket connection.
  */
+import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { ServerConfig } from './config.ts';
@@ -36,7 +37,8 @@ export interface ServerDeps {
 
 export interface RequestContext {
   deps: ServerDeps;
-  logger: Logger;
+  /** The request's child logger (carries the request id). */
+  logger: FastifyBaseLogger;
   session: Session | null;
   requestId: string;
   ip: string;

@@ -52,9 +52,10 @@ const t = initTRPC.context<RequestContext>().create({
       // Unknown failures never leak internals; tRPC's own client errors are already plain.
       message = appCode === 'INTERNAL' ? errorCatalogue.INTERNAL.message : error.message;
     }
-    const data: AppErrorData & typeof shape.data = {
-      ...shape.data,
-      stack: undefined,
+    // Stacks stay in the server's logs, never in answers.
+    const { stack: _stack, ...base } = shape.data;
+    const data: AppErrorData & Omit<typeof shape.data, 'stack'> = {
+      ...base,
       appCode,
       fieldErrors,
       details,

@@ -31,6 +31,10 @@ function parseInt8(value: string): number {
   return parsed;
 }
 
+/** pg's own parsers, except int8 (bigint), which becomes a number instead of a string. */
+const pgTypes = new pg.TypeOverrides();
+pgTypes.setTypeParser(PG_INT8_OID, parseInt8);
+
 export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
@@ -66,10 +70,7 @@ export function openDatabase(target: DatabaseTarget, logger: Logger, slowQueryMs
   const pool = new pg.Pool({
     connectionString: target.url,
     max: 10,
-    types: {
-      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-        oid === PG_INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
-    },
+    types: pgTypes,
   });
   pool.on('error', (err) => logger.error({ err }, 'idle PostgreSQL connection failed'));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log });

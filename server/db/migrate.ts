@@ -7,12 +7,13 @@ export interface MigrationReport {
   current: string | null;
 }
 
-function migratorFor(db: Kysely<unknown>, engine: DatabaseEngine): Migrator {
+function migratorFor<DB>(db: Kysely<DB>, engine: DatabaseEngine): Migrator {
   const context = { engine };
   return new Migrator({
     db,
     provider: {
-      getMigrations: async () =>
+      getMigrations: () =>
+        Promise.resolve(
         Object.fromEntries(
           Object.entries(migrations).map(([name, m]): [string, Migration] => [
             name,
@@ -22,6 +23,7 @@ function migratorFor(db: Kysely<unknown>, engine: DatabaseEngine): Migrator {
             },
           ]),
         ),
+        ),
     },
   });
 }
@@ -29,25 +31,25 @@ function migratorFor(db: Kysely<unknown>, engine: DatabaseEngine): Migrator {
 function unwrap(outcome: MigrationResultSet): string[] {
   if (outcome.error !== undefined) {
     const failed = outcome.results?.find((r) => r.status === 'Error')?.migrationName;
-    throw new Error(`Migration ${failed ?? '(unknown)'} failed: ${String(outcome.error)}`, { cause: outcome.error });
+    throw new Error(`Migration ${failed ?? '(unknown)'} failed: ${outcome.error instanceof Error ? outcome.error.message : JSON.stringify(outcome.error)}`, { cause: outcome.error });
   }
   return (outcome.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
 /** Applies every pending migration in one locked run (safe with several API nodes). */
-export async function migrateToLatest(db: Kysely<unknown>, engine: DatabaseEngine): Promise<MigrationReport> {
+export async function migrateToLatest<DB>(db: Kysely<DB>, engine: DatabaseEngine): Promise<MigrationReport> {
   const migrator = migratorFor(db, engine);
   const applied = unwrap(await migrator.migrateToLatest());
   return { applied, current: await currentMigration(migrator) };
 }
 
-export async function migrateDownOne(db: Kysely<unknown>, engine: DatabaseEngine): Promise<MigrationReport> {
+export async function migrateDownOne<DB>(db: Kysely<DB>, engine: DatabaseEngine): Promise<MigrationReport> {
   const migrator = migratorFor(db, engine);
   const applied = unwrap(await migrator.migrateDown());
   return { applied, current: await currentMigration(migrator) };
 }
 
-export async function pendingMigrations(db: Kysely<unknown>, engine: DatabaseEngine): Promise<string[]> {
+export async function pendingMigrations<DB>(db: Kysely<DB>, engine: DatabaseEngine): Promise<string[]> {
   const all = await migratorFor(db, engine).getMigrations();
   return all.filter((m) => m.executedAt === undefined).map((m) => m.name);
 }
