@@ -12,7 +12,7 @@ const serverPort = Number(process.env['MEGILANCE_PORT'] ?? 8420);
 
 export default defineConfig({
   root: `${root}renderer`,
-  base: './',
+  base: '/',
   plugins: [react()],
   build: {
     outDir: `${root}dist/renderer`,

@@ -44,7 +44,11 @@ function newestMtime(dir: string): number {
 /** Builds dist/renderer when it is missing or older than its sources. */
 export function ensureRendererBuilt(): void {
   const index = join(root, 'dist', 'renderer', 'index.html');
-  const sources = Math.max(newestMtime(join(root, 'renderer')), newestMtime(join(root, 'shared')));
+  const sources = Math.max(
+    newestMtime(join(root, 'renderer')),
+    newestMtime(join(root, 'shared')),
+    statSync(join(root, 'vite.config.ts')).mtimeMs,
+  );
   if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
   console.error('[megilance] Building the user interface…');
   const build = spawnSync('npx', ['vite', 'build', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });

@@ -1,0 +1,26 @@
+import { QueryClientProvider } from '@tanstack/react-query';
+import { RouterProvider } from 'react-router/dom';
+import type { createBrowserRouter } from 'react-router';
+import type { ApiEndpoints } from '../api/endpoints.ts';
+import { TRPCProvider, type ApiClients } from '../api/trpc.ts';
+import { ConnectionProvider } from '../connection/ConnectionContext.tsx';
+import type { ServerConnection } from '../connection/serverConnection.ts';
+
+export interface AppProps {
+  clients: ApiClients;
+  connection: ServerConnection;
+  endpoints: ApiEndpoints;
+  router: ReturnType<typeof createBrowserRouter>;
+}
+
+export function App({ clients, connection, endpoints, router }: AppProps) {
+  return (
+    <QueryClientProvider client={clients.queryClient}>
+      <TRPCProvider trpcClient={clients.trpcClient} queryClient={clients.queryClient}>
+        <ConnectionProvider value={{ connection, endpoints }}>
+          <RouterProvider router={router} />
+        </ConnectionProvider>
+      </TRPCProvider>
+    </QueryClientProvider>
+  );
+}

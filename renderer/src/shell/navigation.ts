@@ -1,0 +1,25 @@
+/** The main navigation, in order. Each entry is a top-level route. */
+import type { ComponentType } from 'react';
+import { CallsIcon, ContractsIcon, JobsIcon, MessagesIcon, SecurityIcon, SettingsIcon, WalletIcon } from './icons.tsx';
+
+/** Areas whose screens are still to be built; each shows an honest empty state meanwhile. */
+export const plannedAreas = ['jobs', 'contracts', 'messages', 'calls', 'wallet', 'security'] as const;
+export type PlannedAreaId = (typeof plannedAreas)[number];
+
+export type NavigationId = PlannedAreaId | 'settings';
+
+export const navigation: readonly { id: NavigationId; path: `/${NavigationId}`; Icon: ComponentType }[] = [
+  { id: 'jobs', path: '/jobs', Icon: JobsIcon },
+  { id: 'contracts', path: '/contracts', Icon: ContractsIcon },
+  { id: 'messages', path: '/messages', Icon: MessagesIcon },
+  { id: 'calls', path: '/calls', Icon: CallsIcon },
+  { id: 'wallet', path: '/wallet', Icon: WalletIcon },
+  { id: 'security', path: '/security', Icon: SecurityIcon },
+  { id: 'settings', path: '/settings', Icon: SettingsIcon },
+];
+
+export const areaIcons: Record<NavigationId, ComponentType> = Object.fromEntries(
+  navigation.map((item) => [item.id, item.Icon]),
+) as Record<NavigationId, ComponentType>;
+
+export const HOME_PATH = '/jobs';

@@ -1,0 +1,6 @@
+import { useSyncExternalStore } from 'react';
+import { themeStore, type ThemeState } from './themeStore.ts';
+
+export function useTheme(): ThemeState {
+  return useSyncExternalStore(themeStore.subscribe, themeStore.getState);
+}
