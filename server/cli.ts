@@ -68,13 +68,16 @@ async function runServer(config: ServerConfig): Promise<number> {
   const done = new Promise<number>((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {
       logger.info({ signal }, 'shutdown signal received');
-      server.stop(signal).then(
-        () => resolve(0),
-        (err: unknown) => {
-          logger.error({ err }, 'shutdown failed');
-          resolve(1);
-        },
-      );
+      server
+        .stop(signal)
+        .then(
+          () => 0,
+          (err: unknown) => {
+            logger.error({ err }, 'shutdown failed');
+            return 1;
+          },
+        )
+        .then((code) => logger.flush(() => resolve(code)));
     };
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
@@ -107,7 +110,9 @@ async function runMigrate(config: ServerConfig, statusOnly: boolean): Promise<nu
 
 main(process.argv.slice(2)).then(
   (code) => {
-    process.exitCode = code;
+    // The server has drained and closed its database; idle keep-alive timers of
+    // departed clients must not hold the process open.
+    process.exit(code);
   },
   (error: unknown) => {
     console.error('megilance-server: failed to start:', error instanceof Error ? error.message : error);
