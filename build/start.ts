@@ -12,10 +12,17 @@ const root = join(import.meta.dirname, '..');
 export type ElectronAvailability = { ok: true; binary: string } | { ok: false; reason: string };
 
 /** Where Electron can run: a binary (downloaded or ELECTRON_OVERRIDE_DIST_PATH) and a display. */
-export function electronAvailability(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): ElectronAvailability {
+export function electronAvailability(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): ElectronAvailability {
   const pkg = join(root, 'node_modules', 'electron');
   const pathFile = join(pkg, 'path.txt');
-  const executable = existsSync(pathFile) ? readFileSync(pathFile, 'utf8').trim() : platform === 'win32' ? 'electron.exe' : 'electron';
+  const executable = existsSync(pathFile)
+    ? readFileSync(pathFile, 'utf8').trim()
+    : platform === 'win32'
+      ? 'electron.exe'
+      : 'electron';
   const override = env['ELECTRON_OVERRIDE_DIST_PATH'];
   const binary = override !== undefined && override !== '' ? join(override, executable) : join(pkg, 'dist', executable);
   if (!existsSync(binary)) {
@@ -61,7 +68,10 @@ function forwardSignals(child: ChildProcess): void {
 }
 
 function runDesktop(binary: string): void {
-  const bundle = spawnSync(process.execPath, [join(root, 'build', 'bundle-electron.ts')], { cwd: root, stdio: 'inherit' });
+  const bundle = spawnSync(process.execPath, [join(root, 'build', 'bundle-electron.ts')], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   if (bundle.status !== 0) throw new Error('bundling the desktop app failed (see above)');
   console.error('[megilance] Opening the MegiLance desktop app…');
   forwardSignals(spawn(binary, [root], { cwd: root, stdio: 'inherit' }));
@@ -82,7 +92,9 @@ function runBrowserFallback(reason: string): void {
     const match = /MEGILANCE_SERVER_URL=(\S+)/.exec(seen);
     if (match) {
       announced = true;
-      console.error(`\n[megilance] The desktop app cannot open here: ${reason}. Open MegiLance in your browser: ${match[1]}/\n`);
+      console.error(
+        `\n[megilance] The desktop app cannot open here: ${reason}. Open MegiLance in your browser: ${match[1]}/\n`,
+      );
     }
   });
 }

@@ -8,28 +8,18 @@ import { join } from 'node:path';
 import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import websocket from '@fastify/websocket';
-import { fastifyTRPCPlugin, type CreateFastifyContextOptions, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
+import {
+  fastifyTRPCPlugin,
+  type CreateFastifyContextOptions,
+  type FastifyTRPCPluginOptions,
+} from '@trpc/server/adapters/fastify';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { contentSecurityPolicy } from '../shared/content-security-policy.ts';
 import type { RequestContext, ServerDeps } from './context.ts';
 import { appRouter, type AppRouter } from './router.ts';
 import { databaseReachable } from './system/service.ts';
 
 export const TRPC_PREFIX = '/trpc';
-
-/** Same policy in the browser and in Electron (electron/security.ts mirrors it). */
-export const contentSecurityPolicy = {
-  defaultSrc: ["'self'"],
-  scriptSrc: ["'self'"],
-  styleSrc: ["'self'", "'unsafe-inline'"],
-  imgSrc: ["'self'", 'data:', 'blob:'],
-  fontSrc: ["'self'", 'data:'],
-  connectSrc: ["'self'", 'ws:', 'wss:'],
-  mediaSrc: ["'self'", 'blob:'],
-  objectSrc: ["'none'"],
-  baseUri: ["'none'"],
-  frameAncestors: ["'none'"],
-  formAction: ["'self'"],
-};
 
 export async function buildApp(deps: ServerDeps): Promise<FastifyInstance> {
   // Fastify's instance type follows its logger's; keep it the framework's base logger type.
@@ -75,7 +65,9 @@ export async function buildApp(deps: ServerDeps): Promise<FastifyInstance> {
   app.get('/readyz', async (_req, reply) => {
     const dbOk = await databaseReachable(deps);
     const ready = dbOk && deps.lifecycle.state === 'ready';
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', state: deps.lifecycle.state, database: dbOk });
+    return reply
+      .code(ready ? 200 : 503)
+      .send({ status: ready ? 'ready' : 'not-ready', state: deps.lifecycle.state, database: dbOk });
   });
 
   registerRenderer(app, deps);
@@ -86,7 +78,13 @@ function registerRenderer(app: FastifyInstance, deps: ServerDeps): void {
   const dir = deps.config.rendererDir;
   const built = existsSync(join(dir, 'index.html'));
   if (built) {
-    void app.register(fastifyStatic, { root: dir, wildcard: false, index: 'index.html', maxAge: '1h', immutable: false });
+    void app.register(fastifyStatic, {
+      root: dir,
+      wildcard: false,
+      index: 'index.html',
+      maxAge: '1h',
+      immutable: false,
+    });
   } else {
     deps.logger.warn({ rendererDir: dir }, 'renderer is not built: run `npm run build:renderer`');
   }

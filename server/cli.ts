@@ -52,7 +52,10 @@ async function main(argv: string[]): Promise<number> {
     case 'migrate':
       return runMigrate(config, values.status);
     case 'config': {
-      const shown = config.database.engine === 'postgres' ? { ...config, database: { engine: 'postgres', url: redactUrl(config.database.url) } } : config;
+      const shown =
+        config.database.engine === 'postgres'
+          ? { ...config, database: { engine: 'postgres', url: redactUrl(config.database.url) } }
+          : config;
       console.log(JSON.stringify(shown, null, 2));
       return 0;
     }
@@ -68,7 +71,7 @@ async function runServer(config: ServerConfig): Promise<number> {
   const done = new Promise<number>((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {
       logger.info({ signal }, 'shutdown signal received');
-      server
+      void server
         .stop(signal)
         .then(
           () => 0,
@@ -93,7 +96,11 @@ async function runMigrate(config: ServerConfig, statusOnly: boolean): Promise<nu
   try {
     if (statusOnly) {
       const pending = await pendingMigrations(database.db, database.engine);
-      console.log(pending.length === 0 ? `${database.location}: up to date` : `${database.location}: pending ${pending.join(', ')}`);
+      console.log(
+        pending.length === 0
+          ? `${database.location}: up to date`
+          : `${database.location}: pending ${pending.join(', ')}`,
+      );
       return 0;
     }
     const report = await migrateToLatest(database.db, database.engine);
@@ -116,6 +123,7 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     console.error('megilance-server: failed to start:', error instanceof Error ? error.message : error);
-    process.exitCode = 1;
+    // Exit now: under Electron's utility process nothing else would end it.
+    process.exit(1);
   },
 );

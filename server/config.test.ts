@@ -45,7 +45,10 @@ describe('server configuration', () => {
 
   it('requires the public URL in production', () => {
     expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
-      { variable: 'MEGILANCE_PUBLIC_URL', problem: expect.stringContaining('is required when NODE_ENV=production') as string },
+      {
+        variable: 'MEGILANCE_PUBLIC_URL',
+        problem: expect.stringContaining('is required when NODE_ENV=production') as string,
+      },
     ]);
     expect(problemsOf({ MEGILANCE_PUBLIC_URL: 'ftp://files.example.com' })[0]?.variable).toBe('MEGILANCE_PUBLIC_URL');
     expect(parseConfig({ NODE_ENV: 'production', MEGILANCE_PUBLIC_URL: 'https://app.example.com/' }).publicUrl).toBe(
@@ -72,7 +75,12 @@ describe('server configuration', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'megilance-cfg-'));
     const run = spawnSync(process.execPath, ['server/cli.ts', 'start'], {
       cwd: join(import.meta.dirname, '..'),
-      env: { PATH: process.env['PATH'], MEGILANCE_DATA_DIR: dataDir, MEGILANCE_PORT: 'not-a-port', SHUTDOWN_GRACE_MS: '-5' },
+      env: {
+        PATH: process.env['PATH'],
+        MEGILANCE_DATA_DIR: dataDir,
+        MEGILANCE_PORT: 'not-a-port',
+        SHUTDOWN_GRACE_MS: '-5',
+      },
       encoding: 'utf8',
       timeout: 20_000,
     });

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
 
@@ -100,7 +100,20 @@ export class ConfigError extends Error {
   }
 }
 
-const repoRoot = resolve(import.meta.dirname, '..');
+/**
+ * The folder holding package.json above this file: the checkout when run
+ * from source (server/config.ts), the app folder when run from the bundle
+ * (dist/server/cli.js).
+ */
+function appRoot(): string {
+  let dir = import.meta.dirname;
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) return resolve(import.meta.dirname, '..');
+    dir = parent;
+  }
+  return dir;
+}
 
 /** Parses the environment. Pure: the caller decides where `env` comes from. */
 export function parseConfig(env: Record<string, string | undefined>): ServerConfig {
@@ -119,7 +132,10 @@ export function parseConfig(env: Record<string, string | undefined>): ServerConf
   if (raw.NODE_ENV === 'production' && raw.MEGILANCE_PUBLIC_URL === undefined) {
     // Links in mail, passkey origins and guest call links all need the address users reach.
     throw new ConfigError([
-      { variable: 'MEGILANCE_PUBLIC_URL', problem: 'is required when NODE_ENV=production (the URL users reach this server at)' },
+      {
+        variable: 'MEGILANCE_PUBLIC_URL',
+        problem: 'is required when NODE_ENV=production (the URL users reach this server at)',
+      },
     ]);
   }
   const dataDir = resolve(raw.MEGILANCE_DATA_DIR ?? defaultDataDir());
@@ -129,7 +145,9 @@ export function parseConfig(env: Record<string, string | undefined>): ServerConf
   } else if (raw.DATABASE_URL.startsWith('sqlite:')) {
     const file = raw.DATABASE_URL.slice('sqlite:'.length).replace(/^\/\//, '');
     if (file === '') {
-      throw new ConfigError([{ variable: 'DATABASE_URL', problem: 'sqlite: needs a file path, e.g. sqlite:./data/megilance.sqlite' }]);
+      throw new ConfigError([
+        { variable: 'DATABASE_URL', problem: 'sqlite: needs a file path, e.g. sqlite:./data/megilance.sqlite' },
+      ]);
     }
     database = { engine: 'sqlite', file: resolve(dataDir, file) };
   } else {
@@ -142,7 +160,7 @@ export function parseConfig(env: Record<string, string | undefined>): ServerConf
     publicUrl: raw.MEGILANCE_PUBLIC_URL?.replace(/\/+$/, '') ?? null,
     dataDir,
     database,
-    rendererDir: resolve(raw.MEGILANCE_RENDERER_DIR ?? join(repoRoot, 'dist', 'renderer')),
+    rendererDir: resolve(raw.MEGILANCE_RENDERER_DIR ?? join(appRoot(), 'dist', 'renderer')),
     log: { level: raw.LOG_LEVEL, pretty: raw.LOG_PRETTY ?? (process.stdout.isTTY && raw.NODE_ENV !== 'production') },
     shutdownGraceMs: raw.SHUTDOWN_GRACE_MS,
     slowQueryMs: raw.SLOW_QUERY_MS,

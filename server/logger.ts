@@ -18,7 +18,12 @@ export function createLogger(config: Pick<ServerConfig, 'log' | 'env'>): Logger 
     base: { service: 'megilance-server' },
     redact,
     ...(config.log.pretty
-      ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname,service' } } }
+      ? {
+          transport: {
+            target: 'pino-pretty',
+            options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname,service' },
+          },
+        }
       : {}),
   });
 }

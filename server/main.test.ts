@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createTRPCClient, createWSClient, httpBatchLink, wsLink } from '@trpc/client';
 import superjson from 'superjson';
 import { afterEach, describe, expect, it } from 'vitest';
+import { contentSecurityPolicyHeader } from '../shared/content-security-policy.ts';
 import { startTestServer, type TestServer } from '../tests/support/server.ts';
 import type { AppRouter } from './router.ts';
 import type { ServerStatus } from './system/service.ts';
@@ -23,7 +24,9 @@ describe('MegiLance server', () => {
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: 'ready', database: true });
 
-    const client = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: `${server.url}/trpc`, transformer: superjson })] });
+    const client = createTRPCClient<AppRouter>({
+      links: [httpBatchLink({ url: `${server.url}/trpc`, transformer: superjson })],
+    });
     const info = await client.system.info.query();
     expect(info).toMatchObject({ name: 'MegiLance', database: { engine: 'sqlite' }, environment: 'test' });
     expect(info.startedAt).toBeInstanceOf(Date);
@@ -32,7 +35,8 @@ describe('MegiLance server', () => {
   it('sends security headers and keeps unknown API paths a 404', async () => {
     server = await startTestServer();
     const res = await fetch(`${server.url}/healthz`);
-    expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
+    // The same policy Electron adds to the app's documents (one source in shared/).
+    expect(res.headers.get('content-security-policy')).toBe(contentSecurityPolicyHeader());
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     const missing = await fetch(`${server.url}/trpc/system.nope`);
     expect(missing.status).toBe(404);
@@ -78,7 +82,13 @@ describe('MegiLance server', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'megilance-sigterm-'));
     const child = spawn(process.execPath, ['server/cli.ts', 'start'], {
       cwd: join(import.meta.dirname, '..'),
-      env: { PATH: process.env['PATH'], MEGILANCE_DATA_DIR: dataDir, MEGILANCE_PORT: '0', LOG_LEVEL: 'info', LOG_PRETTY: 'false' },
+      env: {
+        PATH: process.env['PATH'],
+        MEGILANCE_DATA_DIR: dataDir,
+        MEGILANCE_PORT: '0',
+        LOG_LEVEL: 'info',
+        LOG_PRETTY: 'false',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -106,7 +116,14 @@ describe('MegiLance server', () => {
     const { dataDir } = server;
     await server.deps.db
       .insertInto('users')
-      .values({ id: 'u1', email: 'Ada@Example.com', email_normalized: 'ada@example.com', display_name: 'Ada', created_at: 1, updated_at: 1 })
+      .values({
+        id: 'u1',
+        email: 'Ada@Example.com',
+        email_normalized: 'ada@example.com',
+        display_name: 'Ada',
+        created_at: 1,
+        updated_at: 1,
+      })
       .execute();
     await server.stop('restart');
     const again = await startTestServer({ MEGILANCE_DATA_DIR: dataDir });

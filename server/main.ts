@@ -34,7 +34,10 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   let app: FastifyInstance | undefined;
   try {
     const report = await migrateToLatest(database.db, database.engine);
-    logger.info({ engine: database.engine, location: database.location, applied: report.applied, current: report.current }, 'database ready');
+    logger.info(
+      { engine: database.engine, location: database.location, applied: report.applied, current: report.current },
+      'database ready',
+    );
 
     const deps: ServerDeps = {
       config,
@@ -65,11 +68,18 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   }
 }
 
-async function drainAndClose(app: FastifyInstance, deps: ServerDeps, database: DatabaseHandle, reason: string): Promise<void> {
+async function drainAndClose(
+  app: FastifyInstance,
+  deps: ServerDeps,
+  database: DatabaseHandle,
+  reason: string,
+): Promise<void> {
   const { logger, lifecycle, config } = deps;
   logger.info({ reason }, 'draining');
   lifecycle.transition('draining');
-  await recordServerEvent(deps, 'draining', { reason }).catch((err: unknown) => logger.warn({ err }, 'could not record drain'));
+  await recordServerEvent(deps, 'draining', { reason }).catch((err: unknown) =>
+    logger.warn({ err }, 'could not record drain'),
+  );
   // Live subscriptions see 'draining' and end; give them a moment to flush before sockets close.
   await new Promise((resolve) => setTimeout(resolve, 50));
   const closed = app.close();

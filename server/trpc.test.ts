@@ -10,13 +10,21 @@ import { authedProcedure, publicProcedure, router, stepUpProcedure } from './trp
 // A router built from the real base procedures, served over real HTTP semantics (the fetch adapter).
 const testRouter = router({
   fail: publicProcedure.input(z.object({ code: z.string() })).query(({ input }) => {
-    throw new AppError(input.code as AppErrorCode, input.code === 'RATE_LIMITED' ? { details: { retryAfterSeconds: 30 } } : {});
+    throw new AppError(
+      input.code as AppErrorCode,
+      input.code === 'RATE_LIMITED' ? { details: { retryAfterSeconds: 30 } } : {},
+    );
   }),
   crash: publicProcedure.query(() => {
     throw new Error('database password is hunter2');
   }),
   createProfile: publicProcedure
-    .input(z.object({ name: z.string().min(2, 'Name is too short'), rate: z.object({ amount: z.number().int().positive() }) }))
+    .input(
+      z.object({
+        name: z.string().min(2, 'Name is too short'),
+        rate: z.object({ amount: z.number().int().positive() }),
+      }),
+    )
     .mutation(({ input }) => ({ created: input.name })),
   whoami: authedProcedure.query(({ ctx }) => ctx.session.userId),
   payout: stepUpProcedure.mutation(() => 'paid'),
@@ -30,7 +38,9 @@ async function call(path: string, init: { input?: unknown; method?: 'GET' | 'POS
   const url = `http://localhost/trpc/${path}${method === 'GET' ? `?input=${encoded}` : ''}`;
   const request = new Request(url, {
     method,
-    ...(method === 'POST' ? { body: JSON.stringify(superjson.serialize(init.input)), headers: { 'content-type': 'application/json' } } : {}),
+    ...(method === 'POST'
+      ? { body: JSON.stringify(superjson.serialize(init.input)), headers: { 'content-type': 'application/json' } }
+      : {}),
   });
   const response = await fetchRequestHandler({
     endpoint: '/trpc',
@@ -49,13 +59,16 @@ async function call(path: string, init: { input?: unknown; method?: 'GET' | 'POS
 }
 
 describe('error catalogue mapping', () => {
-  it.each(Object.keys(errorCatalogue) as AppErrorCode[])('AppError %s answers with its catalogue status and code', async (code) => {
-    const { status, error } = await call('fail', { input: { code } });
-    expect(status).toBe(errorCatalogue[code].http);
-    expect(error?.data['appCode']).toBe(code);
-    expect(error?.data['httpStatus']).toBe(errorCatalogue[code].http);
-    expect(error?.message).toBe(errorCatalogue[code].message);
-  });
+  it.each(Object.keys(errorCatalogue) as AppErrorCode[])(
+    'AppError %s answers with its catalogue status and code',
+    async (code) => {
+      const { status, error } = await call('fail', { input: { code } });
+      expect(status).toBe(errorCatalogue[code].http);
+      expect(error?.data['appCode']).toBe(code);
+      expect(error?.data['httpStatus']).toBe(errorCatalogue[code].http);
+      expect(error?.message).toBe(errorCatalogue[code].message);
+    },
+  );
 
   it('passes details such as retry-after through to the client', async () => {
     const { error } = await call('fail', { input: { code: 'RATE_LIMITED' } });
@@ -71,7 +84,10 @@ describe('error catalogue mapping', () => {
   });
 
   it('returns zod input errors field by field', async () => {
-    const { status, error } = await call('createProfile', { method: 'POST', input: { name: 'A', rate: { amount: -5 } } });
+    const { status, error } = await call('createProfile', {
+      method: 'POST',
+      input: { name: 'A', rate: { amount: -5 } },
+    });
     expect(status).toBe(400);
     expect(error?.data['appCode']).toBe('VALIDATION_FAILED');
     expect(error?.data['fieldErrors']).toEqual({
@@ -95,7 +111,10 @@ describe('error catalogue mapping', () => {
     });
     expect(stale.status).toBe(403);
     expect(stale.error?.data['appCode']).toBe('STEP_UP_REQUIRED');
-    const fresh = await call('payout', { method: 'POST', session: { sessionId: 's1', userId: 'u1', mfaVerifiedAt: Date.now() } });
+    const fresh = await call('payout', {
+      method: 'POST',
+      session: { sessionId: 's1', userId: 'u1', mfaVerifiedAt: Date.now() },
+    });
     expect(fresh.status).toBe(200);
   });
 });

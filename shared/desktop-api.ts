@@ -6,7 +6,7 @@
  *
  * Runs everywhere: no Node, DOM or Electron imports here.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Operating systems the desktop app ships for (Electron's `process.platform`). */
 export const desktopPlatformSchema = z.enum(['darwin', 'win32', 'linux']);
@@ -19,16 +19,12 @@ export type DesktopPlatform = z.infer<typeof desktopPlatformSchema>;
  * is the API.
  */
 export const serverOriginSchema = z
-  .string()
+  .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
   .max(2048)
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
-    } catch {
-      return false;
-    }
-  }, 'must be an http(s) origin such as https://megilance.example.com (no path, no trailing slash)');
+  .regex(
+    /^https?:\/\/[^/?#@\s]+$/,
+    'must be an origin such as https://megilance.example.com (no path, no trailing slash)',
+  );
 
 /**
  * What main hands the preload when it creates the window (through
@@ -87,4 +83,30 @@ export interface MegilanceDesktopApi {
      */
     openExternal(url: string): Promise<void>;
   };
+}
+
+/** Main: the one command-line argument that carries the bootstrap to the preload. */
+export function encodeDesktopBootstrap(bootstrap: DesktopBootstrap): string {
+  return DESKTOP_BOOTSTRAP_FLAG + encodeURIComponent(JSON.stringify(desktopBootstrapSchema.parse(bootstrap)));
+}
+
+/** Preload: finds and parses the bootstrap among the renderer's arguments, or throws saying what is wrong. */
+export function decodeDesktopBootstrap(argv: readonly string[]): DesktopBootstrap {
+  const argument = argv.find((value) => value.startsWith(DESKTOP_BOOTSTRAP_FLAG));
+  if (argument === undefined) {
+    throw new Error(
+      `MegiLance preload: no ${DESKTOP_BOOTSTRAP_FLAG} argument; the window was not created by the desktop app`,
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(decodeURIComponent(argument.slice(DESKTOP_BOOTSTRAP_FLAG.length)));
+  } catch {
+    throw new Error(`MegiLance preload: ${DESKTOP_BOOTSTRAP_FLAG} is not URI-encoded JSON`);
+  }
+  const parsed = desktopBootstrapSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new Error(`MegiLance preload: invalid bootstrap: ${z.prettifyError(parsed.error)}`);
+  }
+  return parsed.data;
 }

@@ -14,15 +14,15 @@ function migratorFor<DB>(db: Kysely<DB>, engine: DatabaseEngine): Migrator {
     provider: {
       getMigrations: () =>
         Promise.resolve(
-        Object.fromEntries(
-          Object.entries(migrations).map(([name, m]): [string, Migration] => [
-            name,
-            {
-              up: (tx) => m.up(tx, context),
-              ...(m.down ? { down: (tx: Kysely<unknown>) => m.down!(tx, context) } : {}),
-            },
-          ]),
-        ),
+          Object.fromEntries(
+            Object.entries(migrations).map(([name, m]): [string, Migration] => [
+              name,
+              {
+                up: (tx) => m.up(tx, context),
+                ...(m.down ? { down: (tx: Kysely<unknown>) => m.down!(tx, context) } : {}),
+              },
+            ]),
+          ),
         ),
     },
   });
@@ -31,7 +31,10 @@ function migratorFor<DB>(db: Kysely<DB>, engine: DatabaseEngine): Migrator {
 function unwrap(outcome: MigrationResultSet): string[] {
   if (outcome.error !== undefined) {
     const failed = outcome.results?.find((r) => r.status === 'Error')?.migrationName;
-    throw new Error(`Migration ${failed ?? '(unknown)'} failed: ${outcome.error instanceof Error ? outcome.error.message : JSON.stringify(outcome.error)}`, { cause: outcome.error });
+    throw new Error(
+      `Migration ${failed ?? '(unknown)'} failed: ${outcome.error instanceof Error ? outcome.error.message : JSON.stringify(outcome.error)}`,
+      { cause: outcome.error },
+    );
   }
   return (outcome.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

@@ -33,7 +33,10 @@ const typeAliases: Record<string, string> = {
 };
 
 export function normaliseType(raw: string): string {
-  const lower = raw.toLowerCase().trim().replace(/\(.*\)$/, '');
+  const lower = raw
+    .toLowerCase()
+    .trim()
+    .replace(/\(.*\)$/, '');
   return typeAliases[lower] ?? lower;
 }
 
@@ -43,11 +46,11 @@ export function normaliseDefault(raw: string | null): string | null {
   return raw.replace(/::[a-z ]+(\[\])?$/i, '').replace(/^\((.*)\)$/, '$1');
 }
 
-export async function describeSchema(db: Kysely<unknown>, engine: DatabaseEngine): Promise<SchemaShape> {
+export async function describeSchema<DB>(db: Kysely<DB>, engine: DatabaseEngine): Promise<SchemaShape> {
   return engine === 'sqlite' ? describeSqlite(db) : describePostgres(db);
 }
 
-async function describeSqlite(db: Kysely<unknown>): Promise<SchemaShape> {
+async function describeSqlite<DB>(db: Kysely<DB>): Promise<SchemaShape> {
   const tables = await sql<{ name: string; sql: string }>`
     select name, sql from sqlite_master where type = 'table' and name not like 'sqlite_%' order by name`.execute(db);
   const shape: SchemaShape = {};
@@ -68,19 +71,32 @@ async function describeSqlite(db: Kysely<unknown>): Promise<SchemaShape> {
     const indexes = await sql<{ name: string; unique: number; origin: string }>`
       select * from pragma_index_list(${name})`.execute(db);
     for (const index of indexes.rows.filter((i) => i.origin !== 'pk')) {
-      const cols = await sql<{ name: string; seqno: number }>`select * from pragma_index_info(${index.name})`.execute(db);
-      table.indexes[index.name] = { columns: cols.rows.sort((a, b) => a.seqno - b.seqno).map((c) => c.name), unique: index.unique === 1 };
+      const cols = await sql<{ name: string; seqno: number }>`select * from pragma_index_info(${index.name})`.execute(
+        db,
+      );
+      table.indexes[index.name] = {
+        columns: cols.rows.sort((a, b) => a.seqno - b.seqno).map((c) => c.name),
+        unique: index.unique === 1,
+      };
     }
     const fks = await sql<{ table: string; from: string; to: string; on_delete: string; seq: number; id: number }>`
       select * from pragma_foreign_key_list(${name})`.execute(db);
-    table.foreignKeys = fks.rows.map((f) => `${f.from} -> ${f.table}.${f.to} on delete ${f.on_delete.toLowerCase()}`).sort();
+    table.foreignKeys = fks.rows
+      .map((f) => `${f.from} -> ${f.table}.${f.to} on delete ${f.on_delete.toLowerCase()}`)
+      .sort();
     shape[name] = table;
   }
   return shape;
 }
 
-async function describePostgres(db: Kysely<unknown>): Promise<SchemaShape> {
-  const columns = await sql<{ table_name: string; column_name: string; data_type: string; is_nullable: string; column_default: string | null }>`
+async function describePostgres<DB>(db: Kysely<DB>): Promise<SchemaShape> {
+  const columns = await sql<{
+    table_name: string;
+    column_name: string;
+    data_type: string;
+    is_nullable: string;
+    column_default: string | null;
+  }>`
     select table_name, column_name, data_type, is_nullable, column_default
     from information_schema.columns where table_schema = current_schema()
     order by table_name, ordinal_position`.execute(db);
@@ -94,7 +110,13 @@ async function describePostgres(db: Kysely<unknown>): Promise<SchemaShape> {
       default: serial ? null : normaliseDefault(c.column_default),
     };
   }
-  const indexes = await sql<{ table_name: string; index_name: string; is_unique: boolean; is_primary: boolean; columns: string[] }>`
+  const indexes = await sql<{
+    table_name: string;
+    index_name: string;
+    is_unique: boolean;
+    is_primary: boolean;
+    columns: string[];
+  }>`
     select t.relname as table_name, i.relname as index_name, ix.indisunique as is_unique, ix.indisprimary as is_primary,
            array(select a.attname from unnest(ix.indkey) with ordinality as k(attnum, ord)
                  join pg_attribute a on a.attrelid = t.oid and a.attnum = k.attnum order by k.ord)::text[] as columns
@@ -109,7 +131,13 @@ async function describePostgres(db: Kysely<unknown>): Promise<SchemaShape> {
     if (index.is_primary) table.primaryKey = index.columns;
     else table.indexes[index.index_name] = { columns: index.columns, unique: index.is_unique };
   }
-  const fks = await sql<{ table_name: string; columns: string[]; ref_table: string; ref_columns: string[]; on_delete: string }>`
+  const fks = await sql<{
+    table_name: string;
+    columns: string[];
+    ref_table: string;
+    ref_columns: string[];
+    on_delete: string;
+  }>`
     select c.conrelid::regclass::text as table_name,
            array(select attname from pg_attribute where attrelid = c.conrelid and attnum = any(c.conkey))::text[] as columns,
            c.confrelid::regclass::text as ref_table,
@@ -121,7 +149,9 @@ async function describePostgres(db: Kysely<unknown>): Promise<SchemaShape> {
   for (const fk of fks.rows) {
     const table = shape[fk.table_name];
     if (table === undefined) continue;
-    fk.columns.forEach((column, i) => table.foreignKeys.push(`${column} -> ${fk.ref_table}.${fk.ref_columns[i]} on delete ${fk.on_delete}`));
+    fk.columns.forEach((column, i) =>
+      table.foreignKeys.push(`${column} -> ${fk.ref_table}.${fk.ref_columns[i]} on delete ${fk.on_delete}`),
+    );
     table.foreignKeys.sort();
   }
   return Object.fromEntries(Object.entries(shape).sort(([a], [b]) => a.localeCompare(b)));

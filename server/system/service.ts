@@ -52,7 +52,11 @@ function statusNow(deps: ServerDeps): ServerStatus {
  * Yields the status at once, then on every lifecycle change and every
  * `intervalMs` heartbeat, until the client leaves or the server drains.
  */
-export async function* statusStream(deps: ServerDeps, signal: AbortSignal, intervalMs: number): AsyncGenerator<ServerStatus> {
+export async function* statusStream(
+  deps: ServerDeps,
+  signal: AbortSignal,
+  intervalMs: number,
+): AsyncGenerator<ServerStatus> {
   yield statusNow(deps);
   const changes = deps.lifecycle.changes(signal);
   let nextChange = changes.next();

@@ -73,8 +73,16 @@ describe('migrations', () => {
   it('enforce the unique email key on both engines', async () => {
     for (const handle of [sqlite, postgres].filter((h): h is DatabaseHandle => h !== undefined)) {
       const row = { email: 'a@b.c', email_normalized: 'a@b.c', display_name: 'A', created_at: 1, updated_at: 1 };
-      await handle.db.insertInto('users').values({ id: 'one', ...row }).execute();
-      await expect(handle.db.insertInto('users').values({ id: 'two', ...row }).execute()).rejects.toThrow(/unique/i);
+      await handle.db
+        .insertInto('users')
+        .values({ id: 'one', ...row })
+        .execute();
+      await expect(
+        handle.db
+          .insertInto('users')
+          .values({ id: 'two', ...row })
+          .execute(),
+      ).rejects.toThrow(/unique/i);
       await handle.db.deleteFrom('users').execute();
     }
   });
@@ -82,7 +90,9 @@ describe('migrations', () => {
   it('roll back to empty and re-apply on both engines', async () => {
     for (const handle of [sqlite, postgres].filter((h): h is DatabaseHandle => h !== undefined)) {
       for (let i = 0; i < Object.keys(migrations).length; i++) await migrateDownOne(handle.db, handle.engine);
-      const tables = Object.keys(await describeSchema(handle.db, handle.engine)).filter((t) => !t.startsWith('kysely_'));
+      const tables = Object.keys(await describeSchema(handle.db, handle.engine)).filter(
+        (t) => !t.startsWith('kysely_'),
+      );
       expect(tables).toEqual([]);
       expect((await migrateToLatest(handle.db, handle.engine)).current).toBe(Object.keys(migrations).at(-1));
     }

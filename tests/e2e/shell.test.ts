@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+// page.evaluate callbacks run in the browser: they see the DOM.
 /**
  * The app shell end to end: a real server from a clean data dir, the built
  * renderer in real Chromium, a tRPC query and a WebSocket subscription

@@ -20,17 +20,53 @@ async function boundaryErrors(filePath: string, code: string): Promise<string[]>
 
 describe('import boundaries', () => {
   it.each([
-    ['renderer/src/probe.ts', "import { readFileSync } from 'node:fs';\nexport const x = readFileSync;\n", 'no Node built-ins'],
+    [
+      'renderer/src/probe.ts',
+      "import { readFileSync } from 'node:fs';\nexport const x = readFileSync;\n",
+      'no Node built-ins',
+    ],
     ['renderer/src/probe.ts', "import path from 'path';\nexport const x = path;\n", 'no Node built-ins'],
-    ['renderer/src/probe.ts', "import { ipcRenderer } from 'electron';\nexport const x = ipcRenderer;\n", 'window.megilance'],
-    ['renderer/src/probe.ts', "import { appRouter } from '../../server/router.ts';\nexport const x = appRouter;\n", 'only with `import type`'],
-    ['renderer/src/probe.ts', "import { x } from '../../electron/security.ts';\nexport const y = x;\n", 'never imports electron/'],
-    ['shared/probe.ts', "import { createHash } from 'node:crypto';\nexport const x = createHash;\n", 'no Node built-ins'],
-    ['shared/probe.ts', "import type { AppRouter } from '../server/router.ts';\nexport type X = AppRouter;\n", 'nothing from server/'],
+    [
+      'renderer/src/probe.ts',
+      "import { ipcRenderer } from 'electron';\nexport const x = ipcRenderer;\n",
+      'window.megilance',
+    ],
+    [
+      'renderer/src/probe.ts',
+      "import { appRouter } from '../../server/router.ts';\nexport const x = appRouter;\n",
+      'only with `import type`',
+    ],
+    [
+      'renderer/src/probe.ts',
+      "import { x } from '../../electron/security.ts';\nexport const y = x;\n",
+      'never imports electron/',
+    ],
+    [
+      'shared/probe.ts',
+      "import { createHash } from 'node:crypto';\nexport const x = createHash;\n",
+      'no Node built-ins',
+    ],
+    [
+      'shared/probe.ts',
+      "import type { AppRouter } from '../server/router.ts';\nexport type X = AppRouter;\n",
+      'nothing from server/',
+    ],
     ['shared/probe.ts', "import { app } from 'electron';\nexport const x = app;\n", 'no Electron'],
-    ['server/probe.ts', "import { x } from '../renderer/src/main.tsx';\nexport const y = x;\n", 'never imports renderer/'],
-    ['server/probe.ts', "import { BrowserWindow } from 'electron';\nexport const x = BrowserWindow;\n", 'without Electron'],
-    ['electron/probe.ts', "import { startServer } from '../server/main.ts';\nexport const x = startServer;\n", 'never imports server/'],
+    [
+      'server/probe.ts',
+      "import { x } from '../renderer/src/main.tsx';\nexport const y = x;\n",
+      'never imports renderer/',
+    ],
+    [
+      'server/probe.ts',
+      "import { BrowserWindow } from 'electron';\nexport const x = BrowserWindow;\n",
+      'without Electron',
+    ],
+    [
+      'electron/probe.ts',
+      "import { startServer } from '../server/main.ts';\nexport const x = startServer;\n",
+      'never imports server/',
+    ],
   ])('%s: rejects %j', async (file, code, why) => {
     const errors = await boundaryErrors(file, code);
     expect(errors).toHaveLength(1);
@@ -39,7 +75,10 @@ describe('import boundaries', () => {
 
   it.each([
     ['renderer/src/probe.ts', "import type { AppRouter } from '../../server/router.ts';\nexport type X = AppRouter;\n"],
-    ['renderer/src/probe.ts', "import { errorCatalogue } from '../../shared/errors.ts';\nexport const x = errorCatalogue;\n"],
+    [
+      'renderer/src/probe.ts',
+      "import { errorCatalogue } from '../../shared/errors.ts';\nexport const x = errorCatalogue;\n",
+    ],
     ['server/probe.ts', "import { errorCatalogue } from '../shared/errors.ts';\nexport const x = errorCatalogue;\n"],
     ['shared/probe.ts', "import { z } from 'zod';\nexport const x = z.string();\n"],
   ])('%s: allows %j', async (file, code) => {

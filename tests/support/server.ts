@@ -24,7 +24,10 @@ export function testConfig(env: Record<string, string> = {}): ServerConfig {
   });
 }
 
-export async function startTestServer(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  options: StartOptions = {},
+): Promise<TestServer> {
   const config = testConfig(env);
   const logger = pino({ level: config.log.level });
   const server = await startServer(config, { logger, ...options });
