@@ -5,19 +5,18 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import helmet from '@fastify/helmet';
+import cookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import websocket from '@fastify/websocket';
-import {
-  fastifyTRPCPlugin,
-  type CreateFastifyContextOptions,
-  type FastifyTRPCPluginOptions,
-} from '@trpc/server/adapters/fastify';
+import type { CreateFastifyContextOptions, FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
+import helmet from 'helmet';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { contentSecurityPolicy } from '../shared/content-security-policy.ts';
 import type { RequestContext, ServerDeps } from './context.ts';
 import { appRouter, type AppRouter } from './router.ts';
+import { resolveAccessToken } from './security/sessions.ts';
 import { databaseReachable } from './system/service.ts';
+import { fastifyTRPCBufferedPlugin } from './trpc-fastify.ts';
 
 export const TRPC_PREFIX = '/trpc';
 
@@ -34,19 +33,54 @@ export async function buildApp(deps: ServerDeps): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 5000 },
   });
 
-  await app.register(helmet, {
+  // Security headers (CSP from shared/). Built once: @fastify/helmet rebuilds helmet for
+  // every request, which cost ~30 µs per request in bench/ for headers that never change.
+  const securityHeaders = helmet({
     contentSecurityPolicy: { useDefaults: false, directives: contentSecurityPolicy },
-    // The UI is loaded cross-origin by nothing; WebRTC and workers need no COEP yet.
+    // Nothing cross-origin is embedded; WebRTC and workers need no COEP.
     crossOriginEmbedderPolicy: false,
   });
+  app.addHook('onRequest', (req, reply, done) =>
+    securityHeaders(req.raw, reply.raw, (err?: unknown) => done(err instanceof Error ? err : undefined)),
+  );
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
 
-  const createContext = ({ req }: CreateFastifyContextOptions): Promise<RequestContext> =>
-    deps
-      .resolveSession({ authorization: req.headers.authorization })
-      .then((session) => ({ deps, session, logger: req.log, requestId: String(req.id), ip: req.ip }));
+  await app.register(cookie);
 
-  await app.register(fastifyTRPCPlugin, {
+  const createContext = async ({ req, res, info }: CreateFastifyContextOptions): Promise<RequestContext> => {
+    // HTTP sends `Authorization: Bearer …`; a WebSocket sends its token once, in the connection params.
+    const bearer =
+      /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1] ?? info.connectionParams?.['accessToken'];
+    const session = bearer === undefined ? null : await resolveAccessToken(deps.db, deps.config.security, bearer);
+    const isWebSocket = info.connectionParams !== null || req.headers.upgrade === 'websocket';
+    return {
+      deps,
+      session,
+      logger: req.log,
+      requestId: String(req.id),
+      client: {
+        ip: req.ip,
+        userAgent: req.headers['user-agent'] ?? null,
+        kind: req.headers['x-megilance-client'] === 'desktop' ? 'desktop' : 'web',
+      },
+      cookies: isWebSocket
+        ? null
+        : {
+            get: (name) => req.cookies[name],
+            set: (name, value, options) =>
+              void res.setCookie(name, value, {
+                httpOnly: true,
+                secure: true,
+                sameSite: 'strict',
+                path: options.path,
+                maxAge: options.maxAgeSeconds,
+              }),
+            clear: (name, options) => void res.clearCookie(name, { path: options.path }),
+          },
+    };
+  };
+
+  await app.register(fastifyTRPCBufferedPlugin, {
     prefix: TRPC_PREFIX,
     useWSS: true,
     trpcOptions: {

@@ -31,6 +31,15 @@ function defaultDataDir(): string {
   return join(process.env['XDG_DATA_HOME'] ?? join(homedir(), '.local', 'share'), 'megilance');
 }
 
+function minutes(min: number, max: number, fallback: number) {
+  return z.coerce
+    .number({ error: 'must be a number of minutes' })
+    .int('must be a whole number of minutes')
+    .min(min, `must be at least ${min} minutes`)
+    .max(max, `must be at most ${max} minutes`)
+    .default(fallback);
+}
+
 const databaseUrl = z
   .string()
   .trim()
@@ -64,6 +73,28 @@ export const configSchema = z.object({
     .min(0, 'must not be negative')
     .max(600_000, 'must be at most 600000 (10 minutes)')
     .default(10_000),
+  ACCESS_TOKEN_TTL_MINUTES: minutes(1, 60, 15),
+  SESSION_IDLE_TTL_MINUTES: minutes(5, 60 * 24 * 90, 60 * 24 * 7),
+  SESSION_ABSOLUTE_TTL_MINUTES: minutes(60, 60 * 24 * 365, 60 * 24 * 30),
+  STEP_UP_WINDOW_MINUTES: minutes(1, 60, 10),
+  MAX_SESSIONS_PER_USER: z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(1000, 'must be at most 1000')
+    .default(10),
+  ARGON2_MEMORY_KIB: z.coerce
+    .number({ error: 'must be a number of KiB' })
+    .int('must be a whole number of KiB')
+    .min(19_456, 'must be at least 19456 (OWASP minimum for argon2id)')
+    .max(4_194_304, 'must be at most 4194304 (4 GiB)')
+    .default(19_456),
+  ARGON2_ITERATIONS: z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(2, 'must be at least 2 (OWASP minimum at 19 MiB)')
+    .max(20, 'must be at most 20')
+    .default(2),
   SLOW_QUERY_MS: z.coerce
     .number({ error: 'must be a number of milliseconds' })
     .int('must be a whole number of milliseconds')
@@ -87,6 +118,16 @@ export interface ServerConfig {
   log: { level: RawConfig['LOG_LEVEL']; pretty: boolean };
   shutdownGraceMs: number;
   slowQueryMs: number;
+  security: SecurityConfig;
+}
+
+export interface SecurityConfig {
+  accessTokenTtlMs: number;
+  sessionIdleTtlMs: number;
+  sessionAbsoluteTtlMs: number;
+  stepUpWindowMs: number;
+  maxSessionsPerUser: number;
+  argon2: { memoryKiB: number; iterations: number; parallelism: 1 };
 }
 
 export class ConfigError extends Error {
@@ -164,6 +205,14 @@ export function parseConfig(env: Record<string, string | undefined>): ServerConf
     log: { level: raw.LOG_LEVEL, pretty: raw.LOG_PRETTY ?? (process.stdout.isTTY && raw.NODE_ENV !== 'production') },
     shutdownGraceMs: raw.SHUTDOWN_GRACE_MS,
     slowQueryMs: raw.SLOW_QUERY_MS,
+    security: {
+      accessTokenTtlMs: raw.ACCESS_TOKEN_TTL_MINUTES * 60_000,
+      sessionIdleTtlMs: raw.SESSION_IDLE_TTL_MINUTES * 60_000,
+      sessionAbsoluteTtlMs: raw.SESSION_ABSOLUTE_TTL_MINUTES * 60_000,
+      stepUpWindowMs: raw.STEP_UP_WINDOW_MINUTES * 60_000,
+      maxSessionsPerUser: raw.MAX_SESSIONS_PER_USER,
+      argon2: { memoryKiB: raw.ARGON2_MEMORY_KIB, iterations: raw.ARGON2_ITERATIONS, parallelism: 1 },
+    },
   };
 }
 

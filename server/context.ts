@@ -10,6 +10,8 @@ import type { ServerConfig } from './config.ts';
 import type { DatabaseEngine } from './db/migrations/index.ts';
 import type { Database } from './db/schema.ts';
 import type { ServerLifecycle } from './lifecycle.ts';
+import type { AccountMailer } from './security/accounts.ts';
+import type { PasswordHasher } from './security/passwords.ts';
 
 /** A signed-in session as the API sees it. Issued by the accounts domain. */
 export interface Session {
@@ -19,8 +21,20 @@ export interface Session {
   mfaVerifiedAt: number | null;
 }
 
-/** Turns request credentials into a session; accounts (server/security) provides the real one. */
-export type SessionResolver = (credentials: { authorization: string | undefined }) => Promise<Session | null>;
+/** Who is calling, as far as the transport can tell. */
+export interface ClientInfo {
+  ip: string;
+  userAgent: string | null;
+  /** The desktop app identifies itself (`x-megilance-client: desktop`) and keeps tokens in the OS keychain. */
+  kind: 'desktop' | 'web';
+}
+
+/** Cookies of an HTTP request; null over WebSocket, where nothing can be set. */
+export interface CookieJar {
+  get(name: string): string | undefined;
+  set(name: string, value: string, options: { maxAgeSeconds: number; path: string }): void;
+  clear(name: string, options: { path: string }): void;
+}
 
 export interface ServerDeps {
   config: ServerConfig;
@@ -28,11 +42,10 @@ export interface ServerDeps {
   db: Kysely<Database>;
   dbEngine: DatabaseEngine;
   lifecycle: ServerLifecycle;
-  resolveSession: SessionResolver;
+  passwordHasher: PasswordHasher;
+  mailer: AccountMailer;
   /** Live WebSocket connections, for status and drain. */
   connections: { count(): number };
-  /** How long a second-factor proof counts as fresh for step-up procedures. */
-  stepUpWindowMs: number;
 }
 
 export interface RequestContext {
@@ -41,8 +54,6 @@ export interface RequestContext {
   logger: FastifyBaseLogger;
   session: Session | null;
   requestId: string;
-  ip: string;
+  client: ClientInfo;
+  cookies: CookieJar | null;
 }
-
-/** No accounts yet: nobody is signed in. Replaced when server/security lands. */
-export const anonymousOnly: SessionResolver = () => Promise.resolve(null);

@@ -7,11 +7,13 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from './app.ts';
 import type { ServerConfig } from './config.ts';
-import { anonymousOnly, type ServerDeps, type SessionResolver } from './context.ts';
+import type { ServerDeps } from './context.ts';
 import { openDatabase, type DatabaseHandle } from './db/connect.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { ServerLifecycle } from './lifecycle.ts';
 import { createLogger } from './logger.ts';
+import type { AccountMailer } from './security/accounts.ts';
+import { createPasswordHasher } from './security/passwords.ts';
 
 export interface RunningServer {
   url: string;
@@ -24,8 +26,15 @@ export interface RunningServer {
 
 export interface StartOptions {
   logger?: Logger;
-  resolveSession?: SessionResolver;
+  /** Replaces the configured mail delivery (tests capture mail through a real SMTP server instead). */
+  mailer?: AccountMailer;
+  /** Runs after the app is built and before it listens: the last moment routes can be added (benchmarks). */
+  beforeListen?: (app: FastifyInstance, deps: ServerDeps) => void | Promise<void>;
 }
+
+const mailNotConfigured: AccountMailer = {
+  send: () => Promise.reject(new Error('mail delivery is not configured')),
+};
 
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config);
@@ -45,11 +54,12 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       db: database.db,
       dbEngine: database.engine,
       lifecycle,
-      resolveSession: options.resolveSession ?? anonymousOnly,
+      passwordHasher: createPasswordHasher(config.security.argon2),
+      mailer: options.mailer ?? mailNotConfigured,
       connections: { count: () => app?.websocketServer.clients.size ?? 0 },
-      stepUpWindowMs: 10 * 60_000,
     };
     app = await buildApp(deps);
+    await options.beforeListen?.(app, deps);
     const address = await app.listen({ host: config.host, port: config.port });
     const url = address.replace('[::1]', 'localhost');
     lifecycle.transition('ready');

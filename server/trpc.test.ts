@@ -30,7 +30,7 @@ const testRouter = router({
   payout: stepUpProcedure.mutation(() => 'paid'),
 });
 
-const deps = { stepUpWindowMs: 10 * 60_000 } as ServerDeps;
+const deps = { config: { security: { stepUpWindowMs: 10 * 60_000 } } } as ServerDeps;
 
 async function call(path: string, init: { input?: unknown; method?: 'GET' | 'POST'; session?: Session | null } = {}) {
   const method = init.method ?? 'GET';
@@ -51,7 +51,8 @@ async function call(path: string, init: { input?: unknown; method?: 'GET' | 'POS
       logger: pino({ level: 'silent' }),
       session: init.session ?? null,
       requestId: 'test',
-      ip: '127.0.0.1',
+      client: { ip: '127.0.0.1', userAgent: null, kind: 'web' },
+      cookies: null,
     }),
   });
   const body = (await response.json()) as { error?: { json: { message: string; data: Record<string, unknown> } } };

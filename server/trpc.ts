@@ -88,9 +88,9 @@ export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
 
 export const stepUpProcedure = authedProcedure.use(({ ctx, next }) => {
   const verifiedAt = ctx.session.mfaVerifiedAt;
-  if (verifiedAt === null || Date.now() - verifiedAt > ctx.deps.stepUpWindowMs) {
+  if (verifiedAt === null || Date.now() - verifiedAt > ctx.deps.config.security.stepUpWindowMs) {
     throw new AppError('STEP_UP_REQUIRED', {
-      details: { windowMinutes: Math.round(ctx.deps.stepUpWindowMs / 60_000) },
+      details: { windowMinutes: Math.round(ctx.deps.config.security.stepUpWindowMs / 60_000) },
     });
   }
   return next();

@@ -15,6 +15,59 @@ export interface UsersTable {
   display_name: string;
   created_at: number;
   updated_at: number;
+  /** argon2id PHC string; null for accounts without a password (passkey-only, later). */
+  password_hash: string | null;
+  email_verified_at: number | null;
+  status: Generated<'active' | 'disabled'>;
+}
+
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  access_token_hash: string;
+  access_expires_at: number;
+  created_at: number;
+  last_seen_at: number;
+  absolute_expires_at: number;
+  mfa_verified_at: number | null;
+  revoked_at: number | null;
+  revoked_reason: string | null;
+  device_label: string;
+  device_fingerprint: string | null;
+  platform: string;
+  app_version: string | null;
+  ip: string;
+  location: string | null;
+}
+
+export interface RefreshTokensTable {
+  token_hash: string;
+  session_id: string;
+  issued_at: number;
+  used_at: number | null;
+}
+
+export interface EmailCodesTable {
+  id: string;
+  user_id: string;
+  purpose: 'verify_email' | 'reset_password' | 'sign_in';
+  code_hash: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  attempts: Generated<number>;
+}
+
+/** Append-only (database triggers refuse UPDATE and DELETE). */
+export interface SecurityEventsTable {
+  id: Generated<number>;
+  user_id: string | null;
+  kind: string;
+  at: number;
+  ip: string | null;
+  device_label: string | null;
+  session_id: string | null;
+  detail_json: Generated<string>;
 }
 
 export interface IdempotencyKeysTable {
@@ -38,6 +91,10 @@ export interface ServerEventsTable {
 
 export interface Database {
   users: UsersTable;
+  sessions: SessionsTable;
+  refresh_tokens: RefreshTokensTable;
+  email_codes: EmailCodesTable;
+  security_events: SecurityEventsTable;
   idempotency_keys: IdempotencyKeysTable;
   server_events: ServerEventsTable;
 }

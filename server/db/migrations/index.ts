@@ -6,6 +6,7 @@
  */
 import type { Kysely } from 'kysely';
 import * as m0001 from './0001_foundation.ts';
+import * as m0002 from './0002_accounts.ts';
 
 export type DatabaseEngine = 'sqlite' | 'postgres';
 
@@ -20,4 +21,5 @@ export interface NumberedMigration {
 
 export const migrations: Readonly<Record<string, NumberedMigration>> = {
   '0001_foundation': m0001,
+  '0002_accounts': m0002,
 };

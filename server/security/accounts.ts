@@ -1,0 +1,307 @@
+/**
+ * Account rules: sign-up with email verification, sign-in, password change
+ * and reset. No answer reveals whether an email has an account: sign-up and
+ * reset requests always answer the same, and sign-in failures cost the same
+ * time for unknown emails (a dummy argon2 verification) as for wrong passwords.
+ */
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { SignInInput, SignUpInput } from '../../shared/accounts.ts';
+import { AppError } from '../../shared/errors.ts';
+import type { SecurityConfig } from '../config.ts';
+import type { Database } from '../db/schema.ts';
+import { recordSecurityEvent } from './events.ts';
+import type { PasswordHasher } from './passwords.ts';
+import { hashSecret, newId, newSixDigitCode, secretsEqual } from './secrets.ts';
+import { createSession, revokeSessions, type SessionDevice } from './sessions.ts';
+
+/** Sends account mail; the delivery domain provides SMTP or the dev outbox. */
+export interface AccountMailer {
+  send(message: { to: string; subject: string; text: string }): Promise<unknown>;
+}
+
+export interface AccountsDeps {
+  db: Kysely<Database>;
+  config: SecurityConfig;
+  hasher: PasswordHasher;
+  mailer: AccountMailer;
+  logger: Logger;
+  now?: () => number;
+}
+
+export const EMAIL_CODE_TTL_MS = 15 * 60_000;
+const EMAIL_CODE_MAX_ATTEMPTS = 5;
+
+export function normaliseEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+const wrongCode = () =>
+  new AppError('VALIDATION_FAILED', {
+    message: 'That code is not right or has expired.',
+    fieldErrors: { code: ['That code is not right or has expired. Check the latest email or ask for a new code.'] },
+  });
+
+export async function issueEmailCode(
+  deps: AccountsDeps,
+  user: { id: string; email: string; display_name: string },
+  purpose: 'verify_email' | 'reset_password' | 'sign_in',
+): Promise<void> {
+  const now = (deps.now ?? Date.now)();
+  const code = newSixDigitCode();
+  await deps.db.transaction().execute(async (tx) => {
+    // Only the newest code of a purpose is valid.
+    await tx
+      .updateTable('email_codes')
+      .set({ used_at: now })
+      .where('user_id', '=', user.id)
+      .where('purpose', '=', purpose)
+      .where('used_at', 'is', null)
+      .execute();
+    await tx
+      .insertInto('email_codes')
+      .values({
+        id: newId(),
+        user_id: user.id,
+        purpose,
+        code_hash: hashSecret(code),
+        created_at: now,
+        expires_at: now + EMAIL_CODE_TTL_MS,
+        used_at: null,
+      })
+      .execute();
+  });
+  const subjects = {
+    verify_email: 'Confirm your email for MegiLance',
+    reset_password: 'Reset your MegiLance password',
+    sign_in: 'Your MegiLance sign-in code',
+  } as const;
+  const intros = {
+    verify_email: 'Welcome to MegiLance! Enter this code to confirm your email address:',
+    reset_password:
+      'Someone (hopefully you) asked to reset your MegiLance password. Enter this code to choose a new one:',
+    sign_in: 'Enter this code to finish signing in to MegiLance:',
+  } as const;
+  await deps.mailer.send({
+    to: user.email,
+    subject: subjects[purpose],
+    text: `Hi ${user.display_name},\n\n${intros[purpose]}\n\n    ${code}\n\nThe code expires in 15 minutes. If you did not ask for it, you can ignore this email.\n\n— MegiLance`,
+  });
+}
+
+/** Checks and consumes the newest code of a purpose; counts wrong guesses against it. */
+export async function consumeEmailCode(
+  deps: AccountsDeps,
+  userId: string,
+  purpose: 'verify_email' | 'reset_password' | 'sign_in',
+  code: string,
+): Promise<boolean> {
+  const now = (deps.now ?? Date.now)();
+  return deps.db.transaction().execute(async (tx) => {
+    const row = await tx
+      .selectFrom('email_codes')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('purpose', '=', purpose)
+      .where('used_at', 'is', null)
+      .orderBy('created_at', 'desc')
+      .executeTakeFirst();
+    if (row === undefined || row.expires_at <= now || row.attempts >= EMAIL_CODE_MAX_ATTEMPTS) return false;
+    if (!secretsEqual(hashSecret(code), row.code_hash)) {
+      await tx
+        .updateTable('email_codes')
+        .set({ attempts: row.attempts + 1 })
+        .where('id', '=', row.id)
+        .execute();
+      return false;
+    }
+    const used = await tx
+      .updateTable('email_codes')
+      .set({ used_at: now })
+      .where('id', '=', row.id)
+      .where('used_at', 'is', null)
+      .executeTakeFirst();
+    return used.numUpdatedRows === 1n;
+  });
+}
+
+async function findUserByEmail(db: Kysely<Database>, email: string) {
+  return db.selectFrom('users').selectAll().where('email_normalized', '=', normaliseEmail(email)).executeTakeFirst();
+}
+
+export async function signUp(
+  deps: AccountsDeps,
+  input: SignUpInput,
+  client: { ip: string },
+): Promise<{ status: 'verification_sent'; email: string }> {
+  const now = (deps.now ?? Date.now)();
+  const existing = await findUserByEmail(deps.db, input.email);
+  if (existing !== undefined) {
+    // Same answer as a new sign-up; the owner learns of the attempt by email.
+    await deps.mailer.send({
+      to: existing.email,
+      subject: 'Someone tried to create a MegiLance account with your email',
+      text: `Hi ${existing.display_name},\n\nSomeone tried to sign up for MegiLance with this email address, which already has an account. If it was you, sign in instead (or reset your password). If not, no action is needed.\n\n— MegiLance`,
+    });
+    return { status: 'verification_sent', email: existing.email };
+  }
+  const passwordHash = await deps.hasher.hash(input.password);
+  const user = { id: newId(), email: input.email.trim(), display_name: input.displayName };
+  await deps.db
+    .insertInto('users')
+    .values({
+      ...user,
+      email_normalized: normaliseEmail(input.email),
+      password_hash: passwordHash,
+      email_verified_at: null,
+      created_at: now,
+      updated_at: now,
+    })
+    .execute();
+  await recordSecurityEvent(deps.db, { userId: user.id, kind: 'account_created', ip: client.ip, at: now });
+  await issueEmailCode(deps, user, 'verify_email');
+  return { status: 'verification_sent', email: user.email };
+}
+
+export async function resendVerification(deps: AccountsDeps, email: string): Promise<void> {
+  const user = await findUserByEmail(deps.db, email);
+  if (user === undefined || user.email_verified_at !== null) return;
+  await issueEmailCode(deps, user, 'verify_email');
+}
+
+export async function verifyEmail(deps: AccountsDeps, input: { email: string; code: string }, device: SessionDevice) {
+  const user = await findUserByEmail(deps.db, input.email);
+  if (user === undefined || !(await consumeEmailCode(deps, user.id, 'verify_email', input.code))) throw wrongCode();
+  const now = (deps.now ?? Date.now)();
+  await deps.db
+    .updateTable('users')
+    .set({ email_verified_at: now, updated_at: now })
+    .where('id', '=', user.id)
+    .execute();
+  await recordSecurityEvent(deps.db, {
+    userId: user.id,
+    kind: 'email_verified',
+    ip: device.ip,
+    deviceLabel: device.label,
+    at: now,
+  });
+  const tokens = await createSession(deps.db, deps.config, user.id, device, { mfaVerifiedAt: null, now });
+  await recordSecurityEvent(deps.db, {
+    userId: user.id,
+    kind: 'signed_in',
+    ip: device.ip,
+    deviceLabel: device.label,
+    sessionId: tokens.sessionId,
+    at: now,
+    detail: { method: 'email_code' },
+  });
+  return tokens;
+}
+
+export type SignInResult =
+  | { status: 'signed_in'; tokens: Awaited<ReturnType<typeof createSession>> }
+  | { status: 'email_verification_required'; email: string };
+
+export async function signIn(deps: AccountsDeps, input: SignInInput, device: SessionDevice): Promise<SignInResult> {
+  const user = await findUserByEmail(deps.db, input.email);
+  const passwordOk = await deps.hasher.verify(user?.password_hash ?? null, input.password);
+  const now = (deps.now ?? Date.now)();
+  if (user === undefined || !passwordOk || user.status !== 'active') {
+    if (user !== undefined) {
+      await recordSecurityEvent(deps.db, {
+        userId: user.id,
+        kind: 'sign_in_failed',
+        ip: device.ip,
+        deviceLabel: device.label,
+        at: now,
+        detail: { reason: passwordOk ? 'disabled' : 'password' },
+      });
+    }
+    throw new AppError('UNAUTHENTICATED', { message: 'That email and password do not match an account.' });
+  }
+  if (user.email_verified_at === null) {
+    await issueEmailCode(deps, user, 'verify_email');
+    return { status: 'email_verification_required', email: user.email };
+  }
+  const tokens = await createSession(deps.db, deps.config, user.id, device, { mfaVerifiedAt: null, now });
+  await recordSecurityEvent(deps.db, {
+    userId: user.id,
+    kind: 'signed_in',
+    ip: device.ip,
+    deviceLabel: device.label,
+    sessionId: tokens.sessionId,
+    at: now,
+    detail: { method: 'password' },
+  });
+  return { status: 'signed_in', tokens };
+}
+
+export async function changePassword(
+  deps: AccountsDeps,
+  session: { userId: string; sessionId: string },
+  input: { currentPassword: string; newPassword: string },
+  client: { ip: string },
+): Promise<{ otherSessionsSignedOut: number }> {
+  const user = await deps.db
+    .selectFrom('users')
+    .select(['password_hash'])
+    .where('id', '=', session.userId)
+    .executeTakeFirstOrThrow();
+  if (!(await deps.hasher.verify(user.password_hash, input.currentPassword))) {
+    throw new AppError('VALIDATION_FAILED', {
+      message: 'Your current password is not right.',
+      fieldErrors: { currentPassword: ['Your current password is not right.'] },
+    });
+  }
+  const now = (deps.now ?? Date.now)();
+  await deps.db
+    .updateTable('users')
+    .set({ password_hash: await deps.hasher.hash(input.newPassword), updated_at: now })
+    .where('id', '=', session.userId)
+    .execute();
+  await recordSecurityEvent(deps.db, {
+    userId: session.userId,
+    kind: 'password_changed',
+    ip: client.ip,
+    sessionId: session.sessionId,
+    at: now,
+  });
+  // A changed password ends every other sign-in (ASVS 3.3.3).
+  const signedOut = await revokeSessions(
+    deps.db,
+    session.userId,
+    { allExcept: session.sessionId },
+    'password_changed',
+    { ip: client.ip, sessionId: session.sessionId },
+  );
+  return { otherSessionsSignedOut: signedOut };
+}
+
+export async function requestPasswordReset(deps: AccountsDeps, email: string, client: { ip: string }): Promise<void> {
+  const user = await findUserByEmail(deps.db, email);
+  if (user === undefined) return;
+  await recordSecurityEvent(deps.db, { userId: user.id, kind: 'password_reset_requested', ip: client.ip });
+  await issueEmailCode(deps, user, 'reset_password');
+}
+
+export async function resetPassword(
+  deps: AccountsDeps,
+  input: { email: string; code: string; newPassword: string },
+  client: { ip: string },
+): Promise<void> {
+  const user = await findUserByEmail(deps.db, input.email);
+  if (user === undefined || !(await consumeEmailCode(deps, user.id, 'reset_password', input.code))) throw wrongCode();
+  const now = (deps.now ?? Date.now)();
+  await deps.db
+    .updateTable('users')
+    // Receiving the code proves control of the mailbox, so the address counts as verified.
+    .set({
+      password_hash: await deps.hasher.hash(input.newPassword),
+      email_verified_at: user.email_verified_at ?? now,
+      updated_at: now,
+    })
+    .where('id', '=', user.id)
+    .execute();
+  await recordSecurityEvent(deps.db, { userId: user.id, kind: 'password_reset', ip: client.ip, at: now });
+  await revokeSessions(deps.db, user.id, { all: true }, 'password_reset', { ip: client.ip, sessionId: null });
+}
