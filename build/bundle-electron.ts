@@ -8,8 +8,9 @@
  *
  * Packages with native code or files loaded at run time stay external and
  * ship in node_modules (electron-builder's `files`): better-sqlite3 (a .node
- * addon), pino and pino-pretty (transports run in worker threads that load
- * files by path), pg-native (optional, not installed).
+ * addon), @node-rs/argon2 (a .node addon per platform), geoip-lite (reads its
+ * data files by path), pino and pino-pretty (transports run in worker threads
+ * that load files by path), pg-native (optional, not installed).
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -18,7 +19,16 @@ import { build, type BuildOptions, type Metafile } from 'esbuild';
 const root = resolve(import.meta.dirname, '..');
 
 /** Never bundled: see the header. Kept in one list so electron-builder's `files` can be checked against it. */
-export const serverExternals = ['better-sqlite3', 'pg-native', 'pino', 'pino-pretty', 'bufferutil', 'utf-8-validate'];
+export const serverExternals = [
+  'better-sqlite3',
+  '@node-rs/argon2',
+  'geoip-lite',
+  'pg-native',
+  'pino',
+  'pino-pretty',
+  'bufferutil',
+  'utf-8-validate',
+];
 
 /** ESM bundles of CommonJS packages still call require() for Node built-ins; give them one. */
 const requireShim = [

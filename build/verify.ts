@@ -46,6 +46,7 @@ const steps: Step[] = [
 interface VitestReport {
   numPassedTests: number;
   numFailedTests: number;
+  numFailedTestSuites: number;
   numPendingTests: number;
   numTodoTests: number;
 }
@@ -66,6 +67,8 @@ for (const step of steps) {
       const report = JSON.parse(readFileSync(step.report, 'utf8')) as VitestReport;
       counts.passed += report.numPassedTests;
       counts.failed += report.numFailedTests;
+      // A suite that failed to load fails no test by name; it must still count as a failure.
+      if (!ok && report.numFailedTests === 0) counts.failed += Math.max(1, report.numFailedTestSuites);
       counts.skipped += report.numPendingTests + report.numTodoTests;
     } else if (!ok) {
       counts.failed += 1; // the runner itself failed before reporting
