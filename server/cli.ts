@@ -5,10 +5,12 @@
  *   megilance-server migrate          apply pending migrations and exit
  *   megilance-server migrate --status list applied and pending migrations
  *   megilance-server config           print the parsed configuration (no secrets)
+ *   megilance-server outbox [--read ID] list (or read) mail in the dev outbox
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type ServerConfig } from './config.ts';
 import { openDatabase, redactUrl } from './db/connect.ts';
+import { MailOutbox } from './delivery/mail.ts';
 import { migrateToLatest, pendingMigrations } from './db/migrate.ts';
 import { createLogger } from './logger.ts';
 import { startServer } from './main.ts';
@@ -19,6 +21,7 @@ Commands:
   start               start the server (default)
   migrate [--status]  apply pending database migrations, or list them
   config              print the configuration the server would use
+  outbox [--read ID]  list the dev mail outbox (newest first), or print one message
   help                show this help
 
 Configuration comes from the environment and .env; see .env.example.`;
@@ -27,7 +30,11 @@ async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { status: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    options: {
+      status: { type: 'boolean', default: false },
+      read: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
   });
   const command = positionals[0] ?? 'start';
   if (values.help || command === 'help') {
@@ -59,6 +66,8 @@ async function main(argv: string[]): Promise<number> {
       console.log(JSON.stringify(shown, null, 2));
       return 0;
     }
+    case 'outbox':
+      return runOutbox(config, values.read);
     default:
       console.error(`megilance-server: unknown command "${command}"\n\n${usage}`);
       return 64; // EX_USAGE
@@ -113,6 +122,32 @@ async function runMigrate(config: ServerConfig, statusOnly: boolean): Promise<nu
   } finally {
     await database.close();
   }
+}
+
+/** Development mail lands in a folder instead of an SMTP server: this is how an operator reads it. */
+async function runOutbox(config: ServerConfig, readId: string | undefined): Promise<number> {
+  if (config.mail.transport.kind !== 'outbox') {
+    console.error('megilance-server: mail goes through SMTP (MAIL_SMTP_HOST is set); there is no outbox to read.');
+    return 1;
+  }
+  const outbox = new MailOutbox(config.mail.transport.dir, config.mail.transport.keep);
+  if (readId !== undefined) {
+    const message = await outbox.read(readId).catch(() => null);
+    if (message === null) {
+      console.error(`megilance-server: no message ${readId} in ${config.mail.transport.dir}`);
+      return 1;
+    }
+    console.log(
+      `From: ${message.from}\nTo: ${message.to}\nSubject: ${message.subject}\nDate: ${new Date(message.createdAt).toISOString()}\n\n${message.text}`,
+    );
+    return 0;
+  }
+  const entries = await outbox.list(20);
+  if (entries.length === 0) console.log(`The outbox (${config.mail.transport.dir}) is empty.`);
+  for (const entry of entries) {
+    console.log(`${entry.id}  ${new Date(entry.createdAt).toISOString()}  ${entry.to}  ${entry.subject}`);
+  }
+  return 0;
 }
 
 main(process.argv.slice(2)).then(

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
+import type { OutboxTransportOptions, SmtpTransportOptions } from './delivery/mail.ts';
 import { z } from 'zod';
 
 const booleanFromEnv = z
@@ -73,6 +74,27 @@ export const configSchema = z.object({
     .min(0, 'must not be negative')
     .max(600_000, 'must be at most 600000 (10 minutes)')
     .default(10_000),
+  MAIL_FROM: z.string().trim().min(3, 'must be a sender like MegiLance <no-reply@example.com>').optional(),
+  MAIL_SMTP_HOST: z.string().trim().min(1, 'must not be empty').optional(),
+  MAIL_SMTP_PORT: port.optional(),
+  MAIL_SMTP_SECURITY: z
+    .enum(['tls', 'starttls', 'none'], { error: 'must be one of tls, starttls, none' })
+    .default('starttls'),
+  MAIL_SMTP_USER: z.string().min(1).optional(),
+  MAIL_SMTP_PASSWORD: z.string().min(1).optional(),
+  MAIL_SMTP_CA_FILE: z.string().trim().min(1).optional(),
+  MAIL_SMTP_TIMEOUT_MS: z.coerce
+    .number({ error: 'must be a number of milliseconds' })
+    .int('must be a whole number of milliseconds')
+    .min(100, 'must be at least 100')
+    .max(120_000, 'must be at most 120000')
+    .default(10_000),
+  MAIL_OUTBOX_DIR: z.string().trim().min(1).optional(),
+  MAIL_OUTBOX_KEEP: z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .default(500),
   ACCESS_TOKEN_TTL_MINUTES: minutes(1, 60, 15),
   SESSION_IDLE_TTL_MINUTES: minutes(5, 60 * 24 * 90, 60 * 24 * 7),
   SESSION_ABSOLUTE_TTL_MINUTES: minutes(60, 60 * 24 * 365, 60 * 24 * 30),
@@ -119,6 +141,12 @@ export interface ServerConfig {
   shutdownGraceMs: number;
   slowQueryMs: number;
   security: SecurityConfig;
+  mail: MailConfig;
+}
+
+export interface MailConfig {
+  from: string;
+  transport: SmtpTransportOptions | OutboxTransportOptions;
 }
 
 export interface SecurityConfig {
@@ -180,6 +208,7 @@ export function parseConfig(env: Record<string, string | undefined>): ServerConf
     ]);
   }
   const dataDir = resolve(raw.MEGILANCE_DATA_DIR ?? defaultDataDir());
+  const mail = mailConfig(raw, dataDir);
   let database: DatabaseTarget;
   if (raw.DATABASE_URL === undefined) {
     database = { engine: 'sqlite', file: join(dataDir, 'megilance.sqlite') };
@@ -205,6 +234,7 @@ export function parseConfig(env: Record<string, string | undefined>): ServerConf
     log: { level: raw.LOG_LEVEL, pretty: raw.LOG_PRETTY ?? (process.stdout.isTTY && raw.NODE_ENV !== 'production') },
     shutdownGraceMs: raw.SHUTDOWN_GRACE_MS,
     slowQueryMs: raw.SLOW_QUERY_MS,
+    mail,
     security: {
       accessTokenTtlMs: raw.ACCESS_TOKEN_TTL_MINUTES * 60_000,
       sessionIdleTtlMs: raw.SESSION_IDLE_TTL_MINUTES * 60_000,
@@ -212,6 +242,56 @@ export function parseConfig(env: Record<string, string | undefined>): ServerConf
       stepUpWindowMs: raw.STEP_UP_WINDOW_MINUTES * 60_000,
       maxSessionsPerUser: raw.MAX_SESSIONS_PER_USER,
       argon2: { memoryKiB: raw.ARGON2_MEMORY_KIB, iterations: raw.ARGON2_ITERATIONS, parallelism: 1 },
+    },
+  };
+}
+
+function mailConfig(raw: RawConfig, dataDir: string): MailConfig {
+  const problems: { variable: string; problem: string }[] = [];
+  if ((raw.MAIL_SMTP_USER === undefined) !== (raw.MAIL_SMTP_PASSWORD === undefined)) {
+    problems.push({
+      variable: raw.MAIL_SMTP_USER === undefined ? 'MAIL_SMTP_USER' : 'MAIL_SMTP_PASSWORD',
+      problem: 'set MAIL_SMTP_USER and MAIL_SMTP_PASSWORD together, or neither',
+    });
+  }
+  if (raw.MAIL_SMTP_HOST !== undefined && raw.MAIL_FROM === undefined && raw.NODE_ENV === 'production') {
+    problems.push({ variable: 'MAIL_FROM', problem: 'is required when mail goes through SMTP in production' });
+  }
+  let ca: string | undefined;
+  if (raw.MAIL_SMTP_CA_FILE !== undefined) {
+    try {
+      ca = readFileSync(raw.MAIL_SMTP_CA_FILE, 'utf8');
+    } catch (error) {
+      problems.push({
+        variable: 'MAIL_SMTP_CA_FILE',
+        problem: `cannot be read (${error instanceof Error ? error.message : String(error)})`,
+      });
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const from = raw.MAIL_FROM ?? 'MegiLance <no-reply@localhost>';
+  if (raw.MAIL_SMTP_HOST === undefined) {
+    return {
+      from,
+      transport: {
+        kind: 'outbox',
+        dir: resolve(dataDir, raw.MAIL_OUTBOX_DIR ?? 'mail-outbox'),
+        keep: raw.MAIL_OUTBOX_KEEP,
+      },
+    };
+  }
+  return {
+    from,
+    transport: {
+      kind: 'smtp',
+      host: raw.MAIL_SMTP_HOST,
+      security: raw.MAIL_SMTP_SECURITY,
+      connectTimeoutMs: raw.MAIL_SMTP_TIMEOUT_MS,
+      ...(raw.MAIL_SMTP_PORT === undefined ? {} : { port: raw.MAIL_SMTP_PORT }),
+      ...(raw.MAIL_SMTP_USER === undefined || raw.MAIL_SMTP_PASSWORD === undefined
+        ? {}
+        : { user: raw.MAIL_SMTP_USER, password: raw.MAIL_SMTP_PASSWORD }),
+      ...(ca === undefined ? {} : { ca }),
     },
   };
 }

@@ -10,7 +10,7 @@ import type { ServerConfig } from './config.ts';
 import type { DatabaseEngine } from './db/migrations/index.ts';
 import type { Database } from './db/schema.ts';
 import type { ServerLifecycle } from './lifecycle.ts';
-import type { AccountMailer } from './security/accounts.ts';
+import type { Mailer } from './delivery/mail.ts';
 import type { PasswordHasher } from './security/passwords.ts';
 
 /** A signed-in session as the API sees it. Issued by the accounts domain. */
@@ -43,7 +43,7 @@ export interface ServerDeps {
   dbEngine: DatabaseEngine;
   lifecycle: ServerLifecycle;
   passwordHasher: PasswordHasher;
-  mailer: AccountMailer;
+  mailer: Mailer;
   /** Live WebSocket connections, for status and drain. */
   connections: { count(): number };
 }

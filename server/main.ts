@@ -12,7 +12,7 @@ import { openDatabase, type DatabaseHandle } from './db/connect.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { ServerLifecycle } from './lifecycle.ts';
 import { createLogger } from './logger.ts';
-import type { AccountMailer } from './security/accounts.ts';
+import { createMailer } from './delivery/mail.ts';
 import { createPasswordHasher } from './security/passwords.ts';
 
 export interface RunningServer {
@@ -26,15 +26,9 @@ export interface RunningServer {
 
 export interface StartOptions {
   logger?: Logger;
-  /** Replaces the configured mail delivery (tests capture mail through a real SMTP server instead). */
-  mailer?: AccountMailer;
   /** Runs after the app is built and before it listens: the last moment routes can be added (benchmarks). */
   beforeListen?: (app: FastifyInstance, deps: ServerDeps) => void | Promise<void>;
 }
-
-const mailNotConfigured: AccountMailer = {
-  send: () => Promise.reject(new Error('mail delivery is not configured')),
-};
 
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config);
@@ -55,7 +49,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       dbEngine: database.engine,
       lifecycle,
       passwordHasher: createPasswordHasher(config.security.argon2),
-      mailer: options.mailer ?? mailNotConfigured,
+      mailer: createMailer({ ...config.mail, logger }),
       connections: { count: () => app?.websocketServer.clients.size ?? 0 },
     };
     app = await buildApp(deps);
@@ -100,6 +94,7 @@ async function drainAndClose(
     await closed;
   }
   lifecycle.transition('stopped');
+  deps.mailer.close();
   await database.close();
   logger.info('stopped');
 }

@@ -1,9 +1,12 @@
 /** The whole API: one sub-router per domain. The renderer imports only the type. */
+import { authRouter, securityRouter } from './security/router.ts';
 import { systemRouter } from './system/router.ts';
 import { router } from './trpc.ts';
 
 export const appRouter = router({
   system: systemRouter,
+  auth: authRouter,
+  security: securityRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -6,6 +6,8 @@
  * `bigint` as a JS number (it refuses values beyond 2^53).
  */
 import type { Generated } from 'kysely';
+import type { SmsRateLimitsTable } from '../delivery/sms.ts';
+import type { KnownDevicesTable, SignInAttemptsTable } from '../risk/store.ts';
 
 export interface UsersTable {
   id: string;
@@ -95,6 +97,9 @@ export interface Database {
   refresh_tokens: RefreshTokensTable;
   email_codes: EmailCodesTable;
   security_events: SecurityEventsTable;
+  sms_rate_limits: SmsRateLimitsTable;
+  known_devices: KnownDevicesTable;
+  sign_in_attempts: SignInAttemptsTable;
   idempotency_keys: IdempotencyKeysTable;
   server_events: ServerEventsTable;
 }

@@ -7,6 +7,8 @@
 import type { Kysely } from 'kysely';
 import * as m0001 from './0001_foundation.ts';
 import * as m0002 from './0002_accounts.ts';
+import * as m0003 from '../../delivery/migration.ts';
+import * as m0004 from '../../risk/migration.ts';
 
 export type DatabaseEngine = 'sqlite' | 'postgres';
 
@@ -22,4 +24,6 @@ export interface NumberedMigration {
 export const migrations: Readonly<Record<string, NumberedMigration>> = {
   '0001_foundation': m0001,
   '0002_accounts': m0002,
+  '0003_delivery': m0003,
+  '0004_risk': m0004,
 };

@@ -1,0 +1,189 @@
+/**
+ * Account procedures: thin adapters from tRPC to the account rules. Token
+ * transport lives here: browsers get the refresh token as an httpOnly,
+ * Secure, SameSite=Strict cookie scoped to the API; the desktop app gets it
+ * in the answer and keeps it in the OS keychain. Access tokens are returned
+ * to both and held in memory only.
+ */
+import { z } from 'zod';
+import {
+  changePasswordInput,
+  emailSchema,
+  refreshInput,
+  requestPasswordResetInput,
+  resetPasswordInput,
+  signInInput,
+  signUpInput,
+  verifyEmailInput,
+  type ClientDevice,
+  type IssuedTokens,
+} from '../../shared/accounts.ts';
+import { AppError } from '../../shared/errors.ts';
+import type { RequestContext } from '../context.ts';
+import { identifyDevice } from '../risk/device.ts';
+import { describePlace, lookupGeo } from '../risk/geo.ts';
+import { authedProcedure, publicProcedure, router } from '../trpc.ts';
+import * as accounts from './accounts.ts';
+import { listSecurityEvents } from './events.ts';
+import { listSessions, revokeSessions, rotateRefreshToken, type SessionDevice } from './sessions.ts';
+
+export const REFRESH_COOKIE = 'megilance_refresh';
+const COOKIE_PATH = '/trpc';
+
+function accountsDeps(ctx: RequestContext): accounts.AccountsDeps {
+  const { db, config, passwordHasher, mailer, logger } = ctx.deps;
+  return { db, config: config.security, hasher: passwordHasher, mailer, logger };
+}
+
+function sessionDevice(ctx: RequestContext, reported: ClientDevice): SessionDevice {
+  const identity = identifyDevice({
+    userAgent: ctx.client.userAgent ?? '',
+    installId: ctx.client.kind === 'desktop' ? reported.installId : undefined,
+    appVersion: reported.appVersion,
+    language: reported.language,
+    timezone: reported.timezone,
+    screen: reported.screen,
+  });
+  const place = lookupGeo(ctx.client.ip);
+  return {
+    label: identity.label,
+    fingerprint: identity.fingerprint,
+    platform: identity.platform,
+    appVersion: identity.appVersion,
+    ip: ctx.client.ip,
+    location: place === null ? null : describePlace(place),
+  };
+}
+
+/** Puts the refresh token where this kind of client keeps it; returns what the client is sent. */
+function deliverTokens(ctx: RequestContext, tokens: IssuedTokens & { refreshToken: string }): IssuedTokens {
+  if (ctx.client.kind === 'desktop' || ctx.cookies === null) return tokens;
+  ctx.cookies.set(REFRESH_COOKIE, tokens.refreshToken, {
+    path: COOKIE_PATH,
+    maxAgeSeconds: Math.floor(ctx.deps.config.security.sessionAbsoluteTtlMs / 1000),
+  });
+  return { ...tokens, refreshToken: null };
+}
+
+export const authRouter = router({
+  signUp: publicProcedure
+    .input(signUpInput)
+    .mutation(({ ctx, input }) => accounts.signUp(accountsDeps(ctx), input, ctx.client)),
+
+  resendVerification: publicProcedure.input(z.object({ email: emailSchema })).mutation(async ({ ctx, input }) => {
+    await accounts.resendVerification(accountsDeps(ctx), input.email);
+    return { status: 'sent_if_pending' as const };
+  }),
+
+  verifyEmail: publicProcedure
+    .input(verifyEmailInput.extend({ device: signInInput.shape.device }))
+    .mutation(async ({ ctx, input }) => {
+      const tokens = await accounts.verifyEmail(accountsDeps(ctx), input, sessionDevice(ctx, input.device));
+      return deliverTokens(ctx, tokens);
+    }),
+
+  signIn: publicProcedure.input(signInInput).mutation(async ({ ctx, input }) => {
+    const result = await accounts.signIn(accountsDeps(ctx), input, sessionDevice(ctx, input.device));
+    if (result.status !== 'signed_in') return result;
+    return { status: 'signed_in' as const, tokens: deliverTokens(ctx, result.tokens) };
+  }),
+
+  refresh: publicProcedure.input(refreshInput).mutation(async ({ ctx, input }) => {
+    const presented = input.refreshToken ?? ctx.cookies?.get(REFRESH_COOKIE);
+    if (presented === undefined) throw new AppError('UNAUTHENTICATED');
+    try {
+      const tokens = await rotateRefreshToken(ctx.deps.db, ctx.deps.config.security, presented, {
+        ip: ctx.client.ip,
+        deviceLabel: ctx.client.userAgent,
+      });
+      return deliverTokens(ctx, tokens);
+    } catch (error) {
+      ctx.cookies?.clear(REFRESH_COOKIE, { path: COOKIE_PATH });
+      throw error;
+    }
+  }),
+
+  signOut: authedProcedure.mutation(async ({ ctx }) => {
+    await revokeSessions(ctx.deps.db, ctx.session.userId, { sessionId: ctx.session.sessionId }, 'signed_out', {
+      ip: ctx.client.ip,
+      sessionId: ctx.session.sessionId,
+    });
+    ctx.cookies?.clear(REFRESH_COOKIE, { path: COOKIE_PATH });
+    return { status: 'signed_out' as const };
+  }),
+
+  me: authedProcedure.query(async ({ ctx }) => {
+    const user = await ctx.deps.db
+      .selectFrom('users')
+      .select(['id', 'email', 'display_name', 'email_verified_at', 'created_at'])
+      .where('id', '=', ctx.session.userId)
+      .executeTakeFirstOrThrow();
+    return {
+      id: user.id,
+      email: user.email,
+      displayName: user.display_name,
+      emailVerified: user.email_verified_at !== null,
+      createdAt: new Date(user.created_at),
+    };
+  }),
+
+  changePassword: authedProcedure
+    .input(changePasswordInput)
+    .mutation(({ ctx, input }) => accounts.changePassword(accountsDeps(ctx), ctx.session, input, ctx.client)),
+
+  requestPasswordReset: publicProcedure.input(requestPasswordResetInput).mutation(async ({ ctx, input }) => {
+    await accounts.requestPasswordReset(accountsDeps(ctx), input.email, ctx.client);
+    return { status: 'sent_if_account_exists' as const };
+  }),
+
+  resetPassword: publicProcedure.input(resetPasswordInput).mutation(async ({ ctx, input }) => {
+    await accounts.resetPassword(accountsDeps(ctx), input, ctx.client);
+    return { status: 'password_reset' as const };
+  }),
+});
+
+export const securityRouter = router({
+  sessions: authedProcedure.query(({ ctx }) =>
+    listSessions(ctx.deps.db, ctx.deps.config.security, ctx.session.userId, ctx.session.sessionId),
+  ),
+
+  revokeSession: authedProcedure
+    .input(z.object({ sessionId: z.string().min(1).max(64) }))
+    .mutation(async ({ ctx, input }) => {
+      const revoked = await revokeSessions(
+        ctx.deps.db,
+        ctx.session.userId,
+        { sessionId: input.sessionId },
+        'revoked_by_user',
+        {
+          ip: ctx.client.ip,
+          sessionId: ctx.session.sessionId,
+        },
+      );
+      // Another user's session id looks exactly like an unknown one.
+      if (revoked === 0) throw new AppError('NOT_FOUND', { message: 'That session is not signed in any more.' });
+      return { revoked };
+    }),
+
+  revokeOtherSessions: authedProcedure.mutation(async ({ ctx }) => ({
+    revoked: await revokeSessions(
+      ctx.deps.db,
+      ctx.session.userId,
+      { allExcept: ctx.session.sessionId },
+      'revoked_by_user',
+      {
+        ip: ctx.client.ip,
+        sessionId: ctx.session.sessionId,
+      },
+    ),
+  })),
+
+  events: authedProcedure
+    .input(
+      z.object({
+        beforeId: z.number().int().positive().optional(),
+        limit: z.number().int().min(1).max(200).default(50),
+      }),
+    )
+    .query(({ ctx, input }) => listSecurityEvents(ctx.deps.db, ctx.session.userId, input)),
+});
