@@ -30,6 +30,8 @@ export async function buildApp(deps: ServerDeps): Promise<FastifyInstance> {
       return typeof incoming === 'string' && /^[\w-]{1,64}$/.test(incoming) ? incoming : randomUUID();
     },
     bodyLimit: 1024 * 1024,
+    // Only named proxies may say who the client is: the client IP feeds rate limits and risk.
+    trustProxy: deps.config.trustProxy.length > 0 ? deps.config.trustProxy : false,
     routerOptions: { maxParamLength: 5000 },
   });
 

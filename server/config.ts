@@ -8,6 +8,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import type { OutboxTransportOptions, SmtpTransportOptions } from './delivery/mail.ts';
+import { riskPolicySchema, type RiskPolicy } from './risk/engine.ts';
 import { z } from 'zod';
 
 const booleanFromEnv = z
@@ -31,6 +32,26 @@ function defaultDataDir(): string {
   }
   return join(process.env['XDG_DATA_HOME'] ?? join(homedir(), '.local', 'share'), 'megilance');
 }
+
+function count(min: number, max: number, fallback: number) {
+  return z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`)
+    .default(fallback);
+}
+
+/** Comma-separated file paths. */
+const fileList = z
+  .string()
+  .transform((text) =>
+    text
+      .split(',')
+      .map((part) => part.trim())
+      .filter((part) => part !== ''),
+  )
+  .default([]);
 
 function minutes(min: number, max: number, fallback: number) {
   return z.coerce
@@ -56,6 +77,16 @@ export const configSchema = z.object({
     .default('development'),
   MEGILANCE_HOST: z.string().trim().min(1, 'must not be empty').default('127.0.0.1'),
   MEGILANCE_PORT: port.default(8420),
+  MEGILANCE_TRUST_PROXY: z
+    .string()
+    .trim()
+    .transform((text) =>
+      text
+        .split(',')
+        .map((part) => part.trim())
+        .filter((part) => part !== ''),
+    )
+    .optional(),
   MEGILANCE_PUBLIC_URL: z
     .url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL, e.g. https://megilance.example.com' })
     .optional(),
@@ -95,6 +126,31 @@ export const configSchema = z.object({
     .int('must be a whole number')
     .min(1, 'must be at least 1')
     .default(500),
+  RISK_IP_BLOCKLIST_FILES: fileList,
+  RISK_IP_ANONYMIZER_FILES: fileList,
+  RISK_IP_ALLOWLIST_FILES: fileList,
+  RISK_MFA_THRESHOLD: count(1, 100, 30),
+  RISK_BLOCK_THRESHOLD: count(1, 100, 70),
+  RISK_MAX_TRAVEL_KMH: count(1, 100_000, 900),
+  RISK_MIN_TRAVEL_KM: count(0, 20_000, 300),
+  RISK_ACCOUNT_FAILURES: count(1, 10_000, 5),
+  RISK_ACCOUNT_FAILURE_WINDOW_MINUTES: count(1, 10_080, 60),
+  RISK_IP_FAILURES: count(1, 100_000, 10),
+  RISK_IP_FAILURE_WINDOW_MINUTES: count(1, 10_080, 15),
+  RISK_WEIGHTS: z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON object like {"NEW_DEVICE":40}' });
+        return z.NEVER;
+      }
+    })
+    .optional(),
+  RISK_GEOIP: booleanFromEnv.default(true),
+  SIGNIN_MAX_FAILURES_PER_ACCOUNT_HOUR: count(1, 100, 100),
+  SIGNIN_MAX_FAILURES_PER_IP_HOUR: count(1, 1_000_000, 500),
   ACCESS_TOKEN_TTL_MINUTES: minutes(1, 60, 15),
   SESSION_IDLE_TTL_MINUTES: minutes(5, 60 * 24 * 90, 60 * 24 * 7),
   SESSION_ABSOLUTE_TTL_MINUTES: minutes(60, 60 * 24 * 365, 60 * 24 * 30),
@@ -132,6 +188,11 @@ export interface ServerConfig {
   env: RawConfig['NODE_ENV'];
   host: string;
   port: number;
+  /**
+   * Addresses (IPs or CIDR ranges) of reverse proxies whose X-Forwarded-For is
+   * believed: the client IP drives rate limits and risk. Empty = none.
+   */
+  trustProxy: string[];
   /** The address users reach; in development, derived from host and port when unset. */
   publicUrl: string | null;
   dataDir: string;
@@ -156,6 +217,14 @@ export interface SecurityConfig {
   stepUpWindowMs: number;
   maxSessionsPerUser: number;
   argon2: { memoryKiB: number; iterations: number; parallelism: 1 };
+  /** Brute-force limits (ASVS 2.2.1): failed sign-ins per rolling hour, stored so they survive restarts. */
+  maxFailuresPerAccountHour: number;
+  maxFailuresPerIpHour: number;
+  risk: {
+    policy: RiskPolicy;
+    lists: { block: string[]; anonymizer: string[]; allow: string[] };
+    geoIp: boolean;
+  };
 }
 
 export class ConfigError extends Error {
@@ -227,6 +296,7 @@ export function parseConfig(env: Record<string, string | undefined>): ServerConf
     env: raw.NODE_ENV,
     host: raw.MEGILANCE_HOST,
     port: raw.MEGILANCE_PORT,
+    trustProxy: raw.MEGILANCE_TRUST_PROXY ?? [],
     publicUrl: raw.MEGILANCE_PUBLIC_URL?.replace(/\/+$/, '') ?? null,
     dataDir,
     database,
@@ -242,8 +312,47 @@ export function parseConfig(env: Record<string, string | undefined>): ServerConf
       stepUpWindowMs: raw.STEP_UP_WINDOW_MINUTES * 60_000,
       maxSessionsPerUser: raw.MAX_SESSIONS_PER_USER,
       argon2: { memoryKiB: raw.ARGON2_MEMORY_KIB, iterations: raw.ARGON2_ITERATIONS, parallelism: 1 },
+      maxFailuresPerAccountHour: raw.SIGNIN_MAX_FAILURES_PER_ACCOUNT_HOUR,
+      maxFailuresPerIpHour: raw.SIGNIN_MAX_FAILURES_PER_IP_HOUR,
+      risk: {
+        policy: riskPolicy(raw),
+        lists: {
+          block: raw.RISK_IP_BLOCKLIST_FILES,
+          anonymizer: raw.RISK_IP_ANONYMIZER_FILES,
+          allow: raw.RISK_IP_ALLOWLIST_FILES,
+        },
+        geoIp: raw.RISK_GEOIP,
+      },
     },
   };
+}
+
+function riskPolicy(raw: RawConfig): RiskPolicy {
+  const result = riskPolicySchema.safeParse({
+    mfaThreshold: raw.RISK_MFA_THRESHOLD,
+    blockThreshold: raw.RISK_BLOCK_THRESHOLD,
+    impossibleTravel: { maxSpeedKmh: raw.RISK_MAX_TRAVEL_KMH, minDistanceKm: raw.RISK_MIN_TRAVEL_KM },
+    failureVelocity: {
+      accountThreshold: raw.RISK_ACCOUNT_FAILURES,
+      accountWindowMinutes: raw.RISK_ACCOUNT_FAILURE_WINDOW_MINUTES,
+      ipThreshold: raw.RISK_IP_FAILURES,
+      ipWindowMinutes: raw.RISK_IP_FAILURE_WINDOW_MINUTES,
+    },
+    weights: raw.RISK_WEIGHTS ?? {},
+  });
+  if (result.success) return result.data;
+  const variableFor = (path: PropertyKey[]): string =>
+    path[0] === 'weights'
+      ? 'RISK_WEIGHTS'
+      : path[0] === 'blockThreshold'
+        ? 'RISK_BLOCK_THRESHOLD'
+        : `RISK_${String(path.at(-1))}`;
+  throw new ConfigError(
+    result.error.issues.map((issue) => ({
+      variable: variableFor(issue.path),
+      problem: issue.path[0] === 'weights' ? `${issue.path.slice(1).join('.')}: ${issue.message}` : issue.message,
+    })),
+  );
 }
 
 function mailConfig(raw: RawConfig, dataDir: string): MailConfig {

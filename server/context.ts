@@ -11,6 +11,8 @@ import type { DatabaseEngine } from './db/migrations/index.ts';
 import type { Database } from './db/schema.ts';
 import type { ServerLifecycle } from './lifecycle.ts';
 import type { Mailer } from './delivery/mail.ts';
+import type { GeoLocation } from './risk/geo.ts';
+import type { ReputationLists } from './risk/ip-reputation.ts';
 import type { PasswordHasher } from './security/passwords.ts';
 
 /** A signed-in session as the API sees it. Issued by the accounts domain. */
@@ -44,6 +46,10 @@ export interface ServerDeps {
   lifecycle: ServerLifecycle;
   passwordHasher: PasswordHasher;
   mailer: Mailer;
+  /** IP block/anonymizer/allow lists, loaded at start-up from RISK_IP_*_FILES. */
+  riskLists: ReputationLists;
+  /** Offline geo-IP, or nothing when RISK_GEOIP is off. */
+  locate: (ip: string) => GeoLocation | null;
   /** Live WebSocket connections, for status and drain. */
   connections: { count(): number };
 }

@@ -13,6 +13,8 @@ import { migrateToLatest } from './db/migrate.ts';
 import { ServerLifecycle } from './lifecycle.ts';
 import { createLogger } from './logger.ts';
 import { createMailer } from './delivery/mail.ts';
+import { lookupGeo, preloadGeoIp } from './risk/geo.ts';
+import { loadReputationLists } from './risk/ip-reputation.ts';
 import { createPasswordHasher } from './security/passwords.ts';
 
 export interface RunningServer {
@@ -50,8 +52,14 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       lifecycle,
       passwordHasher: createPasswordHasher(config.security.argon2),
       mailer: createMailer({ ...config.mail, logger }),
+      riskLists: loadReputationLists(config.security.risk.lists),
+      locate: config.security.risk.geoIp ? lookupGeo : () => null,
       connections: { count: () => app?.websocketServer.clients.size ?? 0 },
     };
+    if (config.env === 'production' && config.security.risk.geoIp) {
+      // ~110 MB of geo data, loaded now rather than on the first sign-in from a public address.
+      logger.info({ loadMs: preloadGeoIp().loadMs }, 'geo-IP data loaded');
+    }
     app = await buildApp(deps);
     await options.beforeListen?.(app, deps);
     const address = await app.listen({ host: config.host, port: config.port });

@@ -91,6 +91,20 @@ export interface ServerEventsTable {
   created_at: number;
 }
 
+export interface SignInChallengesTable {
+  id: string;
+  user_id: string;
+  created_at: number;
+  expires_at: number;
+  completed_at: number | null;
+  attempts: Generated<number>;
+  ip: string;
+  /** The SessionDevice the session will get. */
+  device_json: string;
+  /** The risk assessment (score, decision, reasons) that asked for the second factor. */
+  assessment_json: string;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -100,6 +114,7 @@ export interface Database {
   sms_rate_limits: SmsRateLimitsTable;
   known_devices: KnownDevicesTable;
   sign_in_attempts: SignInAttemptsTable;
+  sign_in_challenges: SignInChallengesTable;
   idempotency_keys: IdempotencyKeysTable;
   server_events: ServerEventsTable;
 }

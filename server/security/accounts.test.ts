@@ -161,12 +161,17 @@ describe('sessions', () => {
 
   it('lists every device and signs out another one remotely', async () => {
     const { email, password, tokens: laptop } = await newVerifiedUser();
-    const phoneSignIn = await client(
-      undefined,
-      'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 Version/17.0 Safari/605.1.15',
-    ).auth.signIn.mutate({ email, password });
-    if (phoneSignIn.status !== 'signed_in') throw new Error('expected a session');
-    const phone = phoneSignIn.tokens;
+    // A device the account has never used must prove a second factor (the mailed code).
+    const safari = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 Version/17.0 Safari/605.1.15';
+    const phoneSignIn = await client(undefined, safari).auth.signIn.mutate({ email, password });
+    if (phoneSignIn.status !== 'mfa_required') throw new Error(`expected a second factor, got ${phoneSignIn.status}`);
+    expect(phoneSignIn.reasons.join(' ')).toContain('Safari 17 on macOS');
+    const code = await codeMailedTo(email, /sign-in code/);
+    const phone = await client(undefined, safari).auth.completeSignIn.mutate({
+      challengeId: phoneSignIn.challengeId,
+      method: 'email',
+      code,
+    });
 
     const sessions = await client(laptop.accessToken).security.sessions.query();
     expect(sessions).toHaveLength(2);
@@ -205,7 +210,11 @@ describe('sessions', () => {
     const { email, password } = await newVerifiedUser();
     const response = await fetch(`${server.url}/trpc/auth.signIn`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      // The same browser that signed up: a known device, so no second factor.
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0 Safari/537.36',
+      },
       body: JSON.stringify(superjson.serialize({ email, password })),
     });
     expect(response.status).toBe(200);

@@ -6,14 +6,14 @@
  */
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { SignInInput, SignUpInput } from '../../shared/accounts.ts';
+import type { SignUpInput } from '../../shared/accounts.ts';
 import { AppError } from '../../shared/errors.ts';
 import type { SecurityConfig } from '../config.ts';
 import type { Database } from '../db/schema.ts';
 import { recordSecurityEvent } from './events.ts';
 import type { PasswordHasher } from './passwords.ts';
 import { hashSecret, newId, newSixDigitCode, secretsEqual } from './secrets.ts';
-import { createSession, revokeSessions, type SessionDevice } from './sessions.ts';
+import { revokeSessions } from './sessions.ts';
 
 /** Sends account mail; the delivery domain provides SMTP or the dev outbox. */
 export interface AccountMailer {
@@ -125,7 +125,7 @@ export async function consumeEmailCode(
   });
 }
 
-async function findUserByEmail(db: Kysely<Database>, email: string) {
+export async function findUserByEmail(db: Kysely<Database>, email: string) {
   return db.selectFrom('users').selectAll().where('email_normalized', '=', normaliseEmail(email)).executeTakeFirst();
 }
 
@@ -167,73 +167,6 @@ export async function resendVerification(deps: AccountsDeps, email: string): Pro
   const user = await findUserByEmail(deps.db, email);
   if (user === undefined || user.email_verified_at !== null) return;
   await issueEmailCode(deps, user, 'verify_email');
-}
-
-export async function verifyEmail(deps: AccountsDeps, input: { email: string; code: string }, device: SessionDevice) {
-  const user = await findUserByEmail(deps.db, input.email);
-  if (user === undefined || !(await consumeEmailCode(deps, user.id, 'verify_email', input.code))) throw wrongCode();
-  const now = (deps.now ?? Date.now)();
-  await deps.db
-    .updateTable('users')
-    .set({ email_verified_at: now, updated_at: now })
-    .where('id', '=', user.id)
-    .execute();
-  await recordSecurityEvent(deps.db, {
-    userId: user.id,
-    kind: 'email_verified',
-    ip: device.ip,
-    deviceLabel: device.label,
-    at: now,
-  });
-  const tokens = await createSession(deps.db, deps.config, user.id, device, { mfaVerifiedAt: null, now });
-  await recordSecurityEvent(deps.db, {
-    userId: user.id,
-    kind: 'signed_in',
-    ip: device.ip,
-    deviceLabel: device.label,
-    sessionId: tokens.sessionId,
-    at: now,
-    detail: { method: 'email_code' },
-  });
-  return tokens;
-}
-
-export type SignInResult =
-  | { status: 'signed_in'; tokens: Awaited<ReturnType<typeof createSession>> }
-  | { status: 'email_verification_required'; email: string };
-
-export async function signIn(deps: AccountsDeps, input: SignInInput, device: SessionDevice): Promise<SignInResult> {
-  const user = await findUserByEmail(deps.db, input.email);
-  const passwordOk = await deps.hasher.verify(user?.password_hash ?? null, input.password);
-  const now = (deps.now ?? Date.now)();
-  if (user === undefined || !passwordOk || user.status !== 'active') {
-    if (user !== undefined) {
-      await recordSecurityEvent(deps.db, {
-        userId: user.id,
-        kind: 'sign_in_failed',
-        ip: device.ip,
-        deviceLabel: device.label,
-        at: now,
-        detail: { reason: passwordOk ? 'disabled' : 'password' },
-      });
-    }
-    throw new AppError('UNAUTHENTICATED', { message: 'That email and password do not match an account.' });
-  }
-  if (user.email_verified_at === null) {
-    await issueEmailCode(deps, user, 'verify_email');
-    return { status: 'email_verification_required', email: user.email };
-  }
-  const tokens = await createSession(deps.db, deps.config, user.id, device, { mfaVerifiedAt: null, now });
-  await recordSecurityEvent(deps.db, {
-    userId: user.id,
-    kind: 'signed_in',
-    ip: device.ip,
-    deviceLabel: device.label,
-    sessionId: tokens.sessionId,
-    at: now,
-    detail: { method: 'password' },
-  });
-  return { status: 'signed_in', tokens };
 }
 
 export async function changePassword(

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import {
   changePasswordInput,
+  emailCodeSchema,
   emailSchema,
   refreshInput,
   requestPasswordResetInput,
@@ -20,12 +21,18 @@ import {
 } from '../../shared/accounts.ts';
 import { AppError } from '../../shared/errors.ts';
 import type { RequestContext } from '../context.ts';
-import { identifyDevice } from '../risk/device.ts';
-import { describePlace, lookupGeo } from '../risk/geo.ts';
 import { authedProcedure, publicProcedure, router } from '../trpc.ts';
 import * as accounts from './accounts.ts';
 import { listSecurityEvents } from './events.ts';
-import { listSessions, revokeSessions, rotateRefreshToken, type SessionDevice } from './sessions.ts';
+import { listSessions, revokeSessions, rotateRefreshToken } from './sessions.ts';
+import {
+  completeSignIn,
+  resendSignInCode,
+  signIn,
+  verifyEmailAndSignIn,
+  type SignInDeps,
+  type SignInRequest,
+} from './sign-in.ts';
 
 export const REFRESH_COOKIE = 'megilance_refresh';
 const COOKIE_PATH = '/trpc';
@@ -35,24 +42,12 @@ function accountsDeps(ctx: RequestContext): accounts.AccountsDeps {
   return { db, config: config.security, hasher: passwordHasher, mailer, logger };
 }
 
-function sessionDevice(ctx: RequestContext, reported: ClientDevice): SessionDevice {
-  const identity = identifyDevice({
-    userAgent: ctx.client.userAgent ?? '',
-    installId: ctx.client.kind === 'desktop' ? reported.installId : undefined,
-    appVersion: reported.appVersion,
-    language: reported.language,
-    timezone: reported.timezone,
-    screen: reported.screen,
-  });
-  const place = lookupGeo(ctx.client.ip);
-  return {
-    label: identity.label,
-    fingerprint: identity.fingerprint,
-    platform: identity.platform,
-    appVersion: identity.appVersion,
-    ip: ctx.client.ip,
-    location: place === null ? null : describePlace(place),
-  };
+function signInDeps(ctx: RequestContext): SignInDeps {
+  return { ...accountsDeps(ctx), riskLists: ctx.deps.riskLists, locate: ctx.deps.locate };
+}
+
+function signInRequest(ctx: RequestContext, reported: ClientDevice): SignInRequest {
+  return { ip: ctx.client.ip, userAgent: ctx.client.userAgent, kind: ctx.client.kind, reported };
 }
 
 /** Puts the refresh token where this kind of client keeps it; returns what the client is sent. */
@@ -78,15 +73,26 @@ export const authRouter = router({
   verifyEmail: publicProcedure
     .input(verifyEmailInput.extend({ device: signInInput.shape.device }))
     .mutation(async ({ ctx, input }) => {
-      const tokens = await accounts.verifyEmail(accountsDeps(ctx), input, sessionDevice(ctx, input.device));
+      const tokens = await verifyEmailAndSignIn(signInDeps(ctx), input, signInRequest(ctx, input.device));
       return deliverTokens(ctx, tokens);
     }),
 
   signIn: publicProcedure.input(signInInput).mutation(async ({ ctx, input }) => {
-    const result = await accounts.signIn(accountsDeps(ctx), input, sessionDevice(ctx, input.device));
+    const result = await signIn(signInDeps(ctx), input, signInRequest(ctx, input.device));
     if (result.status !== 'signed_in') return result;
     return { status: 'signed_in' as const, tokens: deliverTokens(ctx, result.tokens) };
   }),
+
+  completeSignIn: publicProcedure
+    .input(z.object({ challengeId: z.string().min(1).max(64), method: z.enum(['email']), code: emailCodeSchema }))
+    .mutation(async ({ ctx, input }) => deliverTokens(ctx, await completeSignIn(signInDeps(ctx), input))),
+
+  sendSignInCode: publicProcedure
+    .input(z.object({ challengeId: z.string().min(1).max(64) }))
+    .mutation(async ({ ctx, input }) => {
+      await resendSignInCode(signInDeps(ctx), input.challengeId);
+      return { status: 'sent' as const };
+    }),
 
   refresh: publicProcedure.input(refreshInput).mutation(async ({ ctx, input }) => {
     const presented = input.refreshToken ?? ctx.cookies?.get(REFRESH_COOKIE);

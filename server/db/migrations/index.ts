@@ -9,6 +9,7 @@ import * as m0001 from './0001_foundation.ts';
 import * as m0002 from './0002_accounts.ts';
 import * as m0003 from '../../delivery/migration.ts';
 import * as m0004 from '../../risk/migration.ts';
+import * as m0005 from './0005_sign_in_challenges.ts';
 
 export type DatabaseEngine = 'sqlite' | 'postgres';
 
@@ -26,4 +27,5 @@ export const migrations: Readonly<Record<string, NumberedMigration>> = {
   '0002_accounts': m0002,
   '0003_delivery': m0003,
   '0004_risk': m0004,
+  '0005_sign_in_challenges': m0005,
 };
