@@ -1,0 +1,218 @@
+/**
+ * Authorization, table-driven: every procedure of the API is listed here with
+ * who may call it. The test fails when a procedure is added without a row,
+ * so this table grows with the API. Each protected procedure is called
+ * anonymously (refused), and every procedure that touches a user's data is
+ * called as another user (refused, or answers with nothing of the first).
+ */
+import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
+import superjson from 'superjson';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appRouter, type AppRouter } from '../../server/router.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
+
+type Client = ReturnType<typeof clientFor>;
+
+interface Person {
+  email: string;
+  password: string;
+  accessToken: string;
+  sessionId: string;
+  client: Client;
+}
+
+interface Row {
+  /** Who may call it at all. */
+  access: 'public' | 'authed' | 'stepUp';
+  /** Calls the procedure with a valid input as `client`. */
+  call: (client: Client, people: { alice: Person; bob: Person }) => Promise<unknown>;
+  /** For procedures on a user's data: Bob acting on Alice must be refused or see nothing of hers. */
+  asOtherUser?: (people: { alice: Person; bob: Person }) => Promise<void>;
+}
+
+const table: Record<string, Row> = {
+  'system.info': { access: 'public', call: (c) => c.system.info.query() },
+  'system.status': { access: 'public', call: () => Promise.resolve('subscription: covered by server/main.test.ts') },
+  'auth.signUp': {
+    access: 'public',
+    call: (c) =>
+      c.auth.signUp.mutate({ email: `x${Date.now()}@example.com`, password: 'long enough password', displayName: 'X' }),
+  },
+  'auth.resendVerification': {
+    access: 'public',
+    call: (c) => c.auth.resendVerification.mutate({ email: 'nobody@example.com' }),
+  },
+  'auth.verifyEmail': {
+    access: 'public',
+    call: (c) => c.auth.verifyEmail.mutate({ email: 'nobody@example.com', code: '123456' }),
+  },
+  'auth.signIn': {
+    access: 'public',
+    call: (c) => c.auth.signIn.mutate({ email: 'nobody@example.com', password: 'whatever password' }),
+  },
+  'auth.completeSignIn': {
+    access: 'public',
+    call: (c) => c.auth.completeSignIn.mutate({ challengeId: 'none', method: 'email', code: '123456' }),
+  },
+  'auth.sendSignInCode': { access: 'public', call: (c) => c.auth.sendSignInCode.mutate({ challengeId: 'none' }) },
+  'auth.refresh': { access: 'public', call: (c) => c.auth.refresh.mutate({ refreshToken: 'mlr_nothing' }) },
+  'auth.requestPasswordReset': {
+    access: 'public',
+    call: (c) => c.auth.requestPasswordReset.mutate({ email: 'nobody@example.com' }),
+  },
+  'auth.resetPassword': {
+    access: 'public',
+    call: (c) =>
+      c.auth.resetPassword.mutate({
+        email: 'nobody@example.com',
+        code: '123456',
+        newPassword: 'another long password',
+      }),
+  },
+  'auth.signOut': { access: 'authed', call: (c) => c.auth.signOut.mutate() },
+  'auth.me': {
+    access: 'authed',
+    call: (c) => c.auth.me.query(),
+    asOtherUser: async ({ alice, bob }) => {
+      expect((await bob.client.auth.me.query()).email).toBe(bob.email);
+      expect((await alice.client.auth.me.query()).email).toBe(alice.email);
+    },
+  },
+  'auth.changePassword': {
+    access: 'authed',
+    call: (c) =>
+      c.auth.changePassword.mutate({ currentPassword: 'wrong current one', newPassword: 'a new long password' }),
+    asOtherUser: async ({ alice, bob }) => {
+      // Bob knows Alice's password: it is still Bob's account that would change, and his check fails.
+      const failure = await refusal(
+        bob.client.auth.changePassword.mutate({ currentPassword: alice.password, newPassword: 'hijacked password!' }),
+      );
+      expect(failure).toBe('VALIDATION_FAILED');
+    },
+  },
+  'security.sessions': {
+    access: 'authed',
+    call: (c) => c.security.sessions.query(),
+    asOtherUser: async ({ alice, bob }) => {
+      const ids = (await bob.client.security.sessions.query()).map((s) => s.id);
+      expect(ids).toContain(bob.sessionId);
+      expect(ids).not.toContain(alice.sessionId);
+    },
+  },
+  'security.revokeSession': {
+    access: 'authed',
+    call: (c) => c.security.revokeSession.mutate({ sessionId: 'no-such-session' }),
+    asOtherUser: async ({ alice, bob }) => {
+      expect(await refusal(bob.client.security.revokeSession.mutate({ sessionId: alice.sessionId }))).toBe('NOT_FOUND');
+      expect((await alice.client.auth.me.query()).email).toBe(alice.email);
+    },
+  },
+  'security.revokeOtherSessions': {
+    access: 'authed',
+    call: (c) => c.security.revokeOtherSessions.mutate(),
+    asOtherUser: async ({ alice, bob }) => {
+      await bob.client.security.revokeOtherSessions.mutate();
+      expect((await alice.client.auth.me.query()).email).toBe(alice.email);
+    },
+  },
+  'security.events': {
+    access: 'authed',
+    call: (c) => c.security.events.query({ limit: 5 }),
+    asOtherUser: async ({ alice, bob }) => {
+      const bobsEvents = await bob.client.security.events.query({ limit: 200 });
+      expect(bobsEvents.length).toBeGreaterThan(0);
+      expect(bobsEvents.some((e) => e.sessionId === alice.sessionId)).toBe(false);
+    },
+  },
+};
+
+let smtp: TestSmtpServer;
+let server: TestServer;
+let alice: Person;
+let bob: Person;
+
+function clientFor(accessToken?: string) {
+  return createTRPCClient<AppRouter>({
+    links: [
+      httpLink({
+        url: `${server.url}/trpc`,
+        transformer: superjson,
+        headers: () => ({
+          'x-megilance-client': 'desktop',
+          ...(accessToken === undefined ? {} : { authorization: `Bearer ${accessToken}` }),
+        }),
+      }),
+    ],
+  });
+}
+
+async function refusal(promise: Promise<unknown>): Promise<string | null> {
+  try {
+    await promise;
+    return null;
+  } catch (error) {
+    if (error instanceof TRPCClientError) return String((error.data as { appCode?: string } | undefined)?.appCode);
+    throw error;
+  }
+}
+
+async function person(name: string): Promise<Person> {
+  const email = `${name}-${Date.now()}@example.com`;
+  const password = `${name} has a long password`;
+  await clientFor().auth.signUp.mutate({ email, password, displayName: name });
+  const mail = await smtp.waitForMessage((m) => m.to.includes(email), 5_000);
+  const code = /\b(\d{6})\b/.exec(mail.text ?? '')![1]!;
+  const tokens = await clientFor().auth.verifyEmail.mutate({ email, code });
+  return {
+    email,
+    password,
+    accessToken: tokens.accessToken,
+    sessionId: tokens.sessionId,
+    client: clientFor(tokens.accessToken),
+  };
+}
+
+beforeAll(async () => {
+  smtp = await startTestSmtpServer();
+  server = await startTestServer({
+    MAIL_SMTP_HOST: smtp.host,
+    MAIL_SMTP_PORT: String(smtp.port),
+    MAIL_SMTP_SECURITY: 'none',
+  });
+  alice = await person('alice');
+  bob = await person('bob');
+});
+afterAll(async () => {
+  await server.dispose();
+  await smtp.close();
+});
+
+const procedures = Object.keys(appRouter._def.procedures).sort();
+
+describe('authorization table', () => {
+  it('lists every procedure of the API, and only those', () => {
+    expect(Object.keys(table).sort()).toEqual(procedures);
+  });
+
+  const protectedRows = Object.entries(table).filter(([, row]) => row.access !== 'public');
+  it.each(protectedRows)('%s refuses anonymous callers', async (_path, row) => {
+    expect(await refusal(row.call(clientFor(), { alice, bob }))).toBe('UNAUTHENTICATED');
+  });
+
+  it.each(protectedRows)('%s refuses a revoked or made-up token', async (_path, row) => {
+    expect(await refusal(row.call(clientFor('mla_made-up-token'), { alice, bob }))).toBe('UNAUTHENTICATED');
+  });
+
+  const stepUpRows = Object.entries(table).filter(([, row]) => row.access === 'stepUp');
+  it('step-up procedures refuse a session without a fresh second factor', async (ctx) => {
+    if (stepUpRows.length === 0) return ctx.skip('no procedure requires step-up yet');
+    for (const [, row] of stepUpRows)
+      expect(await refusal(row.call(bob.client, { alice, bob }))).toBe('STEP_UP_REQUIRED');
+  });
+
+  const ownedRows = Object.entries(table).filter(([, row]) => row.asOtherUser !== undefined);
+  it.each(ownedRows)("%s never reaches another user's data", async (_path, row) => {
+    await row.asOtherUser!({ alice, bob });
+  });
+});
