@@ -14,6 +14,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { contentSecurityPolicy } from '../shared/content-security-policy.ts';
 import type { RequestContext, ServerDeps } from './context.ts';
 import { appRouter, type AppRouter } from './router.ts';
+import { registerOutboxPage } from './delivery/outbox-page.ts';
 import { resolveAccessToken } from './security/sessions.ts';
 import { databaseReachable } from './system/service.ts';
 import { fastifyTRPCBufferedPlugin } from './trpc-fastify.ts';
@@ -106,6 +107,7 @@ export async function buildApp(deps: ServerDeps): Promise<FastifyInstance> {
       .send({ status: ready ? 'ready' : 'not-ready', state: deps.lifecycle.state, database: dbOk });
   });
 
+  if (deps.config.env === 'development' && deps.mailer.transport === 'outbox') registerOutboxPage(app, deps.mailer);
   registerRenderer(app, deps);
   return app;
 }
