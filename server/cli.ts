@@ -6,6 +6,7 @@
  *   megilance-server migrate --status list applied and pending migrations
  *   megilance-server config           print the parsed configuration (no secrets)
  *   megilance-server outbox [--read ID] list (or read) mail in the dev outbox
+ *   megilance-server admin grant|revoke EMAIL   make a user an administrator, or not
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type ServerConfig } from './config.ts';
@@ -13,6 +14,7 @@ import { openDatabase, redactUrl } from './db/connect.ts';
 import { MailOutbox } from './delivery/mail.ts';
 import { migrateToLatest, pendingMigrations } from './db/migrate.ts';
 import { createLogger } from './logger.ts';
+import { recordSecurityEvent } from './security/events.ts';
 import { startServer } from './main.ts';
 
 const usage = `Usage: megilance-server <command>
@@ -22,6 +24,7 @@ Commands:
   migrate [--status]  apply pending database migrations, or list them
   config              print the configuration the server would use
   outbox [--read ID]  list the dev mail outbox (newest first), or print one message
+  admin grant EMAIL   make a user an administrator (admin revoke EMAIL undoes it)
   help                show this help
 
 Configuration comes from the environment and .env; see .env.example.`;
@@ -68,6 +71,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'outbox':
       return runOutbox(config, values.read);
+    case 'admin':
+      return runAdmin(config, positionals[1], positionals[2]);
     default:
       console.error(`megilance-server: unknown command "${command}"\n\n${usage}`);
       return 64; // EX_USAGE
@@ -118,6 +123,39 @@ async function runMigrate(config: ServerConfig, statusOnly: boolean): Promise<nu
         ? `${database.location}: already at ${report.current ?? '(empty)'}`
         : `${database.location}: applied ${report.applied.join(', ')}; now at ${report.current}`,
     );
+    return 0;
+  } finally {
+    await database.close();
+  }
+}
+
+/** Administrators are made on the server itself, by someone with access to it: no API can do it. */
+async function runAdmin(config: ServerConfig, action: string | undefined, email: string | undefined): Promise<number> {
+  if ((action !== 'grant' && action !== 'revoke') || email === undefined) {
+    console.error('megilance-server: usage: megilance-server admin grant|revoke EMAIL');
+    return 64;
+  }
+  const logger = createLogger({ ...config, log: { ...config.log, level: 'warn' } });
+  const database = openDatabase(config.database, logger, config.slowQueryMs);
+  try {
+    await migrateToLatest(database.db, database.engine);
+    const role = action === 'grant' ? 'admin' : 'member';
+    const user = await database.db
+      .selectFrom('users')
+      .select(['id', 'email'])
+      .where('email_normalized', '=', email.trim().toLowerCase())
+      .executeTakeFirst();
+    if (user === undefined) {
+      console.error(`megilance-server: no account with the email ${email}`);
+      return 1;
+    }
+    await database.db.updateTable('users').set({ role, updated_at: Date.now() }).where('id', '=', user.id).execute();
+    await recordSecurityEvent(database.db, {
+      userId: user.id,
+      kind: 'role_changed',
+      detail: { role, by: 'megilance-server admin' },
+    });
+    console.log(`${user.email} is now ${role === 'admin' ? 'an administrator' : 'a member'}.`);
     return 0;
   } finally {
     await database.close();

@@ -21,6 +21,7 @@ export interface Session {
   userId: string;
   /** When the user last proved a second factor in this session (epoch ms). */
   mfaVerifiedAt: number | null;
+  role: 'member' | 'admin';
 }
 
 /** Who is calling, as far as the transport can tell. */

@@ -101,20 +101,22 @@ describe('error catalogue mapping', () => {
     const { status, error } = await call('whoami');
     expect(status).toBe(401);
     expect(error?.data['appCode']).toBe('UNAUTHENTICATED');
-    const ok = await call('whoami', { session: { sessionId: 's1', userId: 'u1', mfaVerifiedAt: null } });
+    const ok = await call('whoami', {
+      session: { sessionId: 's1', userId: 'u1', mfaVerifiedAt: null, role: 'member' },
+    });
     expect(ok.status).toBe(200);
   });
 
   it('requires a fresh second factor for step-up procedures', async () => {
     const stale = await call('payout', {
       method: 'POST',
-      session: { sessionId: 's1', userId: 'u1', mfaVerifiedAt: Date.now() - 11 * 60_000 },
+      session: { sessionId: 's1', userId: 'u1', mfaVerifiedAt: Date.now() - 11 * 60_000, role: 'member' },
     });
     expect(stale.status).toBe(403);
     expect(stale.error?.data['appCode']).toBe('STEP_UP_REQUIRED');
     const fresh = await call('payout', {
       method: 'POST',
-      session: { sessionId: 's1', userId: 'u1', mfaVerifiedAt: Date.now() },
+      session: { sessionId: 's1', userId: 'u1', mfaVerifiedAt: Date.now(), role: 'member' },
     });
     expect(fresh.status).toBe(200);
   });

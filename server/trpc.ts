@@ -86,7 +86,21 @@ export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
   return next({ ctx: { ...ctx, session: ctx.session } });
 });
 
-export const stepUpProcedure = authedProcedure.use(({ ctx, next }) => {
+/** Platform administration: an admin's session with a fresh second factor (admin actions are sensitive). */
+export const adminProcedure = authedProcedure
+  .use(({ ctx, next }) => {
+    if (ctx.session.role !== 'admin')
+      throw new AppError('FORBIDDEN', { message: 'This needs an administrator account.' });
+    return next();
+  })
+  .use(({ ctx, next }) => requireFreshSecondFactor(ctx, next));
+
+export const stepUpProcedure = authedProcedure.use(({ ctx, next }) => requireFreshSecondFactor(ctx, next));
+
+function requireFreshSecondFactor<T>(
+  ctx: { session: { mfaVerifiedAt: number | null }; deps: RequestContext['deps'] },
+  next: () => T,
+): T {
   const verifiedAt = ctx.session.mfaVerifiedAt;
   if (verifiedAt === null || Date.now() - verifiedAt > ctx.deps.config.security.stepUpWindowMs) {
     throw new AppError('STEP_UP_REQUIRED', {
@@ -94,4 +108,4 @@ export const stepUpProcedure = authedProcedure.use(({ ctx, next }) => {
     });
   }
   return next();
-});
+}

@@ -20,6 +20,8 @@ export const securityEventKinds = [
   'mfa_failed',
   'totp_replay_rejected',
   'rate_limited',
+  'security_log_exported',
+  'role_changed',
 ] as const;
 
 export type SecurityEventKind = (typeof securityEventKinds)[number];

@@ -21,6 +21,9 @@ export interface UsersTable {
   password_hash: string | null;
   email_verified_at: number | null;
   status: Generated<'active' | 'disabled'>;
+  /** The second factor a sign-in offers first; null means the strongest the user has. */
+  mfa_default_method: 'totp' | 'email' | 'backup_code' | null;
+  role: Generated<'member' | 'admin'>;
 }
 
 export interface SessionsTable {
@@ -105,6 +108,29 @@ export interface SignInChallengesTable {
   assessment_json: string;
 }
 
+/** A user's authenticator app; confirmed_at null while the set-up waits for its first code. */
+export interface MfaTotpTable {
+  user_id: string;
+  /** Base32 TOTP key (the app has the same one; needed in the clear to compute codes). */
+  secret: string;
+  created_at: number;
+  confirmed_at: number | null;
+  /** Time step of the last accepted code: only later steps are accepted (replay guard). */
+  last_used_step: number | null;
+}
+
+/** One-time backup codes; a new batch replaces the old one. */
+export interface MfaBackupCodesTable {
+  id: string;
+  user_id: string;
+  batch_id: string;
+  salt: string;
+  /** SHA-256 of `salt:code`. */
+  code_hash: string;
+  created_at: number;
+  used_at: number | null;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -115,6 +141,8 @@ export interface Database {
   known_devices: KnownDevicesTable;
   sign_in_attempts: SignInAttemptsTable;
   sign_in_challenges: SignInChallengesTable;
+  mfa_totp: MfaTotpTable;
+  mfa_backup_codes: MfaBackupCodesTable;
   idempotency_keys: IdempotencyKeysTable;
   server_events: ServerEventsTable;
 }

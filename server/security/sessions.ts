@@ -138,22 +138,26 @@ export async function resolveAccessToken(
 ): Promise<Session | null> {
   const row = await db
     .selectFrom('sessions')
+    .innerJoin('users', 'users.id', 'sessions.user_id')
     .select([
-      'id',
-      'user_id',
-      'mfa_verified_at',
-      'access_expires_at',
-      'revoked_at',
-      'last_seen_at',
-      'absolute_expires_at',
+      'sessions.id',
+      'sessions.user_id',
+      'sessions.mfa_verified_at',
+      'sessions.access_expires_at',
+      'sessions.revoked_at',
+      'sessions.last_seen_at',
+      'sessions.absolute_expires_at',
+      'users.role',
+      'users.status',
     ])
-    .where('access_token_hash', '=', hashSecret(accessToken))
+    .where('sessions.access_token_hash', '=', hashSecret(accessToken))
     .executeTakeFirst();
-  if (row === undefined || now >= row.access_expires_at || expiryReason(row, config, now) !== null) return null;
+  if (row === undefined || row.status !== 'active') return null;
+  if (now >= row.access_expires_at || expiryReason(row, config, now) !== null) return null;
   if (now - row.last_seen_at >= LAST_SEEN_RESOLUTION_MS) {
     await db.updateTable('sessions').set({ last_seen_at: now }).where('id', '=', row.id).execute();
   }
-  return { sessionId: row.id, userId: row.user_id, mfaVerifiedAt: row.mfa_verified_at };
+  return { sessionId: row.id, userId: row.user_id, mfaVerifiedAt: row.mfa_verified_at, role: row.role };
 }
 
 /**

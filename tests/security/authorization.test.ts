@@ -24,7 +24,7 @@ interface Person {
 
 interface Row {
   /** Who may call it at all. */
-  access: 'public' | 'authed' | 'stepUp';
+  access: 'public' | 'authed' | 'stepUp' | 'admin';
   /** Calls the procedure with a valid input as `client`. */
   call: (client: Client, people: { alice: Person; bob: Person }) => Promise<unknown>;
   /** For procedures on a user's data: Bob acting on Alice must be refused or see nothing of hers. */
@@ -125,6 +125,10 @@ const table: Record<string, Row> = {
       expect(bobsEvents.some((e) => e.sessionId === alice.sessionId)).toBe(false);
     },
   },
+  'admin.exportSecurityEvents': {
+    access: 'admin',
+    call: (c) => c.admin.exportSecurityEvents.mutate({ format: 'json' }),
+  },
 };
 
 let smtp: TestSmtpServer;
@@ -209,6 +213,11 @@ describe('authorization table', () => {
     if (stepUpRows.length === 0) return ctx.skip('no procedure requires step-up yet');
     for (const [, row] of stepUpRows)
       expect(await refusal(row.call(bob.client, { alice, bob }))).toBe('STEP_UP_REQUIRED');
+  });
+
+  const adminRows = Object.entries(table).filter(([, row]) => row.access === 'admin');
+  it.each(adminRows)('%s refuses members', async (_path, row) => {
+    expect(await refusal(row.call(bob.client, { alice, bob }))).toBe('FORBIDDEN');
   });
 
   const ownedRows = Object.entries(table).filter(([, row]) => row.asOtherUser !== undefined);

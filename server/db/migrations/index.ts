@@ -10,6 +10,8 @@ import * as m0002 from './0002_accounts.ts';
 import * as m0003 from '../../delivery/migration.ts';
 import * as m0004 from '../../risk/migration.ts';
 import * as m0005 from './0005_sign_in_challenges.ts';
+import * as m0006 from './0006_mfa.ts';
+import * as m0007 from './0007_roles.ts';
 
 export type DatabaseEngine = 'sqlite' | 'postgres';
 
@@ -28,4 +30,6 @@ export const migrations: Readonly<Record<string, NumberedMigration>> = {
   '0003_delivery': m0003,
   '0004_risk': m0004,
   '0005_sign_in_challenges': m0005,
+  '0006_mfa': m0006,
+  '0007_roles': m0007,
 };
