@@ -51,6 +51,12 @@ export interface ServerDeps {
   riskLists: ReputationLists;
   /** Offline geo-IP, or nothing when RISK_GEOIP is off. */
   locate: (ip: string) => GeoLocation | null;
+  /**
+   * The origin users reach the server at: MEGILANCE_PUBLIC_URL, or in
+   * development http://localhost:<listening port> (WebAuthn needs a host
+   * name, not an IP). Known once the server listens.
+   */
+  publicOrigin(): string;
   /** Live WebSocket connections, for status and drain. */
   connections: { count(): number };
 }

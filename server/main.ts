@@ -55,6 +55,11 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       riskLists: loadReputationLists(config.security.risk.lists),
       locate: config.security.risk.geoIp ? lookupGeo : () => null,
       connections: { count: () => app?.websocketServer.clients.size ?? 0 },
+      publicOrigin: () => {
+        if (config.publicUrl !== null) return new URL(config.publicUrl).origin;
+        const address = app?.server.address();
+        return `http://localhost:${typeof address === 'object' && address !== null ? address.port : config.port}`;
+      },
     };
     if (config.env === 'production' && config.security.risk.geoIp) {
       // ~110 MB of geo data, loaded now rather than on the first sign-in from a public address.
