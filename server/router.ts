@@ -1,6 +1,6 @@
 /** The whole API: one sub-router per domain. The renderer imports only the type. */
 import { adminRouter } from './admin/router.ts';
-import { authRouter, securityRouter } from './security/router.ts';
+import { authRouter, mfaRouter, securityRouter } from './security/router.ts';
 import { systemRouter } from './system/router.ts';
 import { router } from './trpc.ts';
 
@@ -8,6 +8,7 @@ export const appRouter = router({
   system: systemRouter,
   auth: authRouter,
   security: securityRouter,
+  mfa: mfaRouter,
   admin: adminRouter,
 });
 

@@ -8,7 +8,6 @@
 import { z } from 'zod';
 import {
   changePasswordInput,
-  emailCodeSchema,
   emailSchema,
   refreshInput,
   requestPasswordResetInput,
@@ -20,10 +19,18 @@ import {
   type IssuedTokens,
 } from '../../shared/accounts.ts';
 import { AppError } from '../../shared/errors.ts';
+import {
+  beginTotpInput,
+  completeSignInInput,
+  confirmTotpInput,
+  setDefaultMethodInput,
+  stepUpInput,
+} from '../../shared/mfa.ts';
 import type { RequestContext } from '../context.ts';
-import { authedProcedure, publicProcedure, router } from '../trpc.ts';
+import { authedProcedure, publicProcedure, router, stepUpProcedure } from '../trpc.ts';
 import * as accounts from './accounts.ts';
 import { listSecurityEvents } from './events.ts';
+import * as mfa from './mfa.ts';
 import { listSessions, revokeSessions, rotateRefreshToken } from './sessions.ts';
 import {
   completeSignIn,
@@ -83,9 +90,13 @@ export const authRouter = router({
     return { status: 'signed_in' as const, tokens: deliverTokens(ctx, result.tokens) };
   }),
 
-  completeSignIn: publicProcedure
-    .input(z.object({ challengeId: z.string().min(1).max(64), method: z.enum(['email']), code: emailCodeSchema }))
-    .mutation(async ({ ctx, input }) => deliverTokens(ctx, await completeSignIn(signInDeps(ctx), input))),
+  /** The tokens, plus `backupCodesRemaining` when a backup code was spent (so the UI can warn when few are left). */
+  completeSignIn: publicProcedure.input(completeSignInInput).mutation(async ({ ctx, input }) => {
+    const { backupCodesRemaining, ...tokens } = await completeSignIn(signInDeps(ctx), input);
+    const answer: IssuedTokens & { backupCodesRemaining?: number } = deliverTokens(ctx, tokens);
+    if (backupCodesRemaining !== undefined) answer.backupCodesRemaining = backupCodesRemaining;
+    return answer;
+  }),
 
   sendSignInCode: publicProcedure
     .input(z.object({ challengeId: z.string().min(1).max(64) }))
@@ -192,4 +203,40 @@ export const securityRouter = router({
       }),
     )
     .query(({ ctx, input }) => listSecurityEvents(ctx.deps.db, ctx.session.userId, input)),
+});
+
+/**
+ * Two-step verification of the signed-in user (never anyone else: every
+ * procedure acts on ctx.session.userId). Changing factors needs step-up;
+ * `stepUp` is how a session proves a second factor again.
+ */
+export const mfaRouter = router({
+  status: authedProcedure.query(({ ctx }) => mfa.mfaStatus(accountsDeps(ctx), ctx.session)),
+
+  totp: router({
+    /** Password again (or a fresh second factor) → secret, otpauth:// URI and QR code, until confirmed. */
+    begin: authedProcedure
+      .input(beginTotpInput)
+      .mutation(({ ctx, input }) => mfa.beginTotp(accountsDeps(ctx), ctx.session, input)),
+    /** A code from the app turns it on; the first time, the answer carries the backup codes (shown once). */
+    confirm: authedProcedure
+      .input(confirmTotpInput)
+      .mutation(({ ctx, input }) => mfa.confirmTotp(accountsDeps(ctx), ctx.session, input.code, ctx.client)),
+    remove: stepUpProcedure.mutation(({ ctx }) => mfa.removeTotp(accountsDeps(ctx), ctx.session, ctx.client)),
+  }),
+
+  backupCodes: router({
+    /** A new batch of ten (shown once); the old codes stop working. */
+    regenerate: stepUpProcedure.mutation(({ ctx }) =>
+      mfa.regenerateBackupCodes(accountsDeps(ctx), ctx.session, ctx.client),
+    ),
+  }),
+
+  setDefault: stepUpProcedure
+    .input(setDefaultMethodInput)
+    .mutation(({ ctx, input }) => mfa.setDefaultMethod(accountsDeps(ctx), ctx.session, input.method)),
+
+  stepUp: authedProcedure
+    .input(stepUpInput)
+    .mutation(({ ctx, input }) => mfa.stepUp(accountsDeps(ctx), ctx.session, input, ctx.client)),
 });

@@ -1,12 +1,15 @@
 /**
  * Signing in: brute-force limits, the password, the risk decision, and — when
  * the risk or the account asks for one — a second factor before any session
- * exists. Every attempt is recorded (sign_in_attempts), so the limits and
- * the risk history survive restarts and hold across API nodes.
+ * exists. An account with an authenticator app is always asked for it (or a
+ * backup code), and email codes are not offered to it (see mfa.ts). Every
+ * attempt is recorded (sign_in_attempts), so the limits and the risk history
+ * survive restarts and hold across API nodes.
  */
 import type { Kysely } from 'kysely';
 import type { ClientDevice, SignInInput } from '../../shared/accounts.ts';
 import { AppError } from '../../shared/errors.ts';
+import type { SecondFactorMethod } from '../../shared/mfa.ts';
 import type { Database } from '../db/schema.ts';
 import { assessSignIn, type RiskAssessment } from '../risk/engine.ts';
 import { describePlace, type GeoLocation } from '../risk/geo.ts';
@@ -15,10 +18,11 @@ import { gatherSignInSignals, type GatheredSignals } from '../risk/signals.ts';
 import { loadSignInHistory, recordSignInAttempt, rememberDevice } from '../risk/store.ts';
 import { consumeEmailCode, findUserByEmail, issueEmailCode, normaliseEmail, type AccountsDeps } from './accounts.ts';
 import { recordSecurityEvent } from './events.ts';
+import { secondFactorRefused, signInSecondFactor, verifySecondFactor } from './mfa.ts';
 import { newId } from './secrets.ts';
 import { createSession, type SessionDevice } from './sessions.ts';
 
-export type SecondFactorMethod = 'email';
+export type { SecondFactorMethod };
 
 export interface SignInDeps extends AccountsDeps {
   riskLists: ReputationLists;
@@ -137,7 +141,8 @@ async function enforceBruteForceLimits(
   });
 }
 
-async function finishSignIn(
+/** Creates the session once every check passed, and records the attempt, the device and the events. */
+export async function finishSignIn(
   deps: SignInDeps,
   userId: string,
   described: ReturnType<typeof describeRequest>,
@@ -266,7 +271,8 @@ export async function signIn(deps: SignInDeps, input: SignInInput, request: Sign
     });
   }
 
-  if (assessment.decision === 'require_mfa') {
+  const secondFactor = await signInSecondFactor(deps, user.id);
+  if (assessment.decision === 'require_mfa' || secondFactor.alwaysRequired) {
     const challengeId = newId();
     await deps.db
       .insertInto('sign_in_challenges')
@@ -281,17 +287,25 @@ export async function signIn(deps: SignInDeps, input: SignInInput, request: Sign
         assessment_json: JSON.stringify(assessment),
       })
       .execute();
-    await recordSecurityEvent(deps.db, {
-      userId: user.id,
-      kind: 'risk_decision',
-      ip: described.signals.ip,
-      deviceLabel: described.session.label,
-      at: now,
-      detail: { decision: 'require_mfa', score: assessment.score, reasons: reasons.join(' ') },
-    });
-    // Email is every account's fallback factor; TOTP, passkeys and backup codes join as they are enrolled.
-    await issueEmailCode(deps, user, 'sign_in');
-    return { status: 'mfa_required', challengeId, methods: ['email'], defaultMethod: 'email', reasons };
+    if (assessment.decision === 'require_mfa') {
+      await recordSecurityEvent(deps.db, {
+        userId: user.id,
+        kind: 'risk_decision',
+        ip: described.signals.ip,
+        deviceLabel: described.session.label,
+        at: now,
+        detail: { decision: 'require_mfa', score: assessment.score, reasons: reasons.join(' ') },
+      });
+    }
+    // Email codes only for accounts without an authenticator app: with one, they would weaken it.
+    if (secondFactor.methods.includes('email')) await issueEmailCode(deps, user, 'sign_in');
+    return {
+      status: 'mfa_required',
+      challengeId,
+      methods: secondFactor.methods,
+      defaultMethod: secondFactor.defaultMethod,
+      reasons: assessment.decision === 'require_mfa' ? reasons : [],
+    };
   }
 
   return {
@@ -326,6 +340,11 @@ async function openChallenge(deps: SignInDeps, challengeId: string, now: number)
 
 export async function resendSignInCode(deps: SignInDeps, challengeId: string): Promise<void> {
   const challenge = await openChallenge(deps, challengeId, (deps.now ?? Date.now)());
+  if (!(await signInSecondFactor(deps, challenge.user_id)).methods.includes('email')) {
+    throw new AppError('PRECONDITION_FAILED', {
+      message: 'This account uses an authenticator app: enter its code, or one of your backup codes.',
+    });
+  }
   const user = await deps.db
     .selectFrom('users')
     .select(['id', 'email', 'display_name'])
@@ -337,30 +356,32 @@ export async function resendSignInCode(deps: SignInDeps, challengeId: string): P
 export async function completeSignIn(
   deps: SignInDeps,
   input: { challengeId: string; method: SecondFactorMethod; code: string },
-): Promise<Tokens> {
+): Promise<Tokens & { backupCodesRemaining?: number }> {
   const now = (deps.now ?? Date.now)();
   const challenge = await openChallenge(deps, input.challengeId, now);
   const request = JSON.parse(challenge.device_json) as SignInRequest;
   const described = describeRequest(deps, request, now);
-  const ok = await consumeEmailCode(deps, challenge.user_id, 'sign_in', input.code);
-  if (!ok) {
+  // What the account has now (not when the challenge began): a factor added meanwhile counts at once.
+  const { methods } = await signInSecondFactor(deps, challenge.user_id);
+  const outcome = await verifySecondFactor(
+    deps,
+    challenge.user_id,
+    { method: input.method, code: input.code },
+    {
+      purpose: 'sign_in',
+      allowed: methods,
+      ip: described.signals.ip,
+      deviceLabel: described.session.label,
+      sessionId: null,
+    },
+  );
+  if (!outcome.ok) {
     await deps.db
       .updateTable('sign_in_challenges')
       .set({ attempts: challenge.attempts + 1 })
       .where('id', '=', challenge.id)
       .execute();
-    await recordSecurityEvent(deps.db, {
-      userId: challenge.user_id,
-      kind: 'mfa_failed',
-      ip: described.signals.ip,
-      deviceLabel: described.session.label,
-      at: now,
-      detail: { method: input.method },
-    });
-    throw new AppError('VALIDATION_FAILED', {
-      message: 'That code is not right or has expired.',
-      fieldErrors: { code: ['That code is not right or has expired. Check the latest email or ask for a new code.'] },
-    });
+    throw secondFactorRefused(outcome);
   }
   const claimed = await deps.db
     .updateTable('sign_in_challenges')
@@ -375,20 +396,14 @@ export async function completeSignIn(
     .select(['email_normalized'])
     .where('id', '=', challenge.user_id)
     .executeTakeFirstOrThrow();
-  await recordSecurityEvent(deps.db, {
-    userId: challenge.user_id,
-    kind: 'mfa_used',
-    ip: described.signals.ip,
-    deviceLabel: described.session.label,
-    at: now,
-    detail: { method: input.method },
-  });
   const assessment = JSON.parse(challenge.assessment_json) as RiskAssessment;
-  return finishSignIn(deps, challenge.user_id, described, user.email_normalized, assessment, {
+  const tokens = await finishSignIn(deps, challenge.user_id, described, user.email_normalized, assessment, {
     now,
     mfaVerifiedAt: now,
     method: input.method,
   });
+  const remaining = outcome.detail.backupCodesRemaining;
+  return remaining === undefined ? tokens : { ...tokens, backupCodesRemaining: remaining };
 }
 
 /** Confirms the email with its mailed code and signs in on this device (which becomes a known device). */

@@ -6,6 +6,7 @@
  * called as another user (refused, or answers with nothing of the first).
  */
 import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
+import { generate } from 'otplib';
 import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appRouter, type AppRouter } from '../../server/router.ts';
@@ -128,6 +129,32 @@ const table: Record<string, Row> = {
   'admin.exportSecurityEvents': {
     access: 'admin',
     call: (c) => c.admin.exportSecurityEvents.mutate({ format: 'json' }),
+  },
+  'mfa.status': {
+    access: 'authed',
+    call: (c) => c.mfa.status.query(),
+  },
+  'mfa.totp.begin': {
+    access: 'authed',
+    call: (c, { bob }) => c.mfa.totp.begin.mutate({ currentPassword: bob.password }),
+    asOtherUser: async ({ alice, bob }) => {
+      // Each set-up is the caller's own: a code from Alice's secret does not turn on Bob's, and hers stays off.
+      const hers = await alice.client.mfa.totp.begin.mutate({ currentPassword: alice.password });
+      const his = await bob.client.mfa.totp.begin.mutate({ currentPassword: bob.password });
+      expect(his.secret).not.toBe(hers.secret);
+      const code = await generate({ secret: hers.secret });
+      expect(await refusal(bob.client.mfa.totp.confirm.mutate({ code }))).toBe('VALIDATION_FAILED');
+      expect((await alice.client.mfa.status.query()).totp.enabled).toBe(false);
+      expect((await bob.client.mfa.status.query()).totp.enabled).toBe(false);
+    },
+  },
+  'mfa.totp.confirm': { access: 'authed', call: (c) => c.mfa.totp.confirm.mutate({ code: '123456' }) },
+  'mfa.totp.remove': { access: 'stepUp', call: (c) => c.mfa.totp.remove.mutate() },
+  'mfa.backupCodes.regenerate': { access: 'stepUp', call: (c) => c.mfa.backupCodes.regenerate.mutate() },
+  'mfa.setDefault': { access: 'stepUp', call: (c) => c.mfa.setDefault.mutate({ method: 'totp' }) },
+  'mfa.stepUp': {
+    access: 'authed',
+    call: (c) => c.mfa.stepUp.mutate({ method: 'backup_code', code: 'abcd-2345' }),
   },
 };
 
