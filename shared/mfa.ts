@@ -59,6 +59,7 @@ export type CompleteSignInInput = z.input<typeof completeSignInInput>;
 
 /** `mfa.stepUp`: proving a second factor again inside a session (email step-up is not offered yet). */
 export const stepUpInput = z.discriminatedUnion('method', [
+  z.object({ method: z.literal('email'), code: emailCodeSchema }),
   z.object({ method: z.literal('totp'), code: totpCodeSchema }),
   z.object({ method: z.literal('backup_code'), code: backupCodeSchema }),
 ]);

@@ -131,3 +131,20 @@ describe('security log export', () => {
     expect(row).toContain('"{""note"":""a, \\""b\\""""}"');
   });
 });
+
+describe('step-up by email', () => {
+  it('lets an account without an authenticator app confirm with a mailed code', async () => {
+    const carol = await signUp('carol');
+    const asCarol = client(LAPTOP, carol.tokens.accessToken);
+    expect(await appCode(asCarol.mfa.stepUp.mutate({ method: 'email', code: '000000' }))).toBe('VALIDATION_FAILED');
+    await asCarol.mfa.sendStepUpCode.mutate();
+    const confirmed = await asCarol.mfa.stepUp.mutate({
+      method: 'email',
+      code: await code(carol.email, /confirmation code/),
+    });
+    expect(confirmed.windowMinutes).toBe(10);
+    expect((await asCarol.mfa.status.query()).sessionVerifiedAt).not.toBeNull();
+    // A sign-in code is not a step-up code, and the step-up code is spent.
+    expect(await appCode(asCarol.mfa.stepUp.mutate({ method: 'email', code: '123456' }))).toBe('VALIDATION_FAILED');
+  });
+});

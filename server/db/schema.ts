@@ -55,7 +55,7 @@ export interface RefreshTokensTable {
 export interface EmailCodesTable {
   id: string;
   user_id: string;
-  purpose: 'verify_email' | 'reset_password' | 'sign_in';
+  purpose: 'verify_email' | 'reset_password' | 'sign_in' | 'step_up';
   code_hash: string;
   created_at: number;
   expires_at: number;

@@ -29,6 +29,8 @@ export interface AccountsDeps {
   now?: () => number;
 }
 
+export type EmailCodePurpose = 'verify_email' | 'reset_password' | 'sign_in' | 'step_up';
+
 export const EMAIL_CODE_TTL_MS = 15 * 60_000;
 const EMAIL_CODE_MAX_ATTEMPTS = 5;
 
@@ -45,7 +47,7 @@ const wrongCode = () =>
 export async function issueEmailCode(
   deps: AccountsDeps,
   user: { id: string; email: string; display_name: string },
-  purpose: 'verify_email' | 'reset_password' | 'sign_in',
+  purpose: EmailCodePurpose,
 ): Promise<void> {
   const now = (deps.now ?? Date.now)();
   const code = newSixDigitCode();
@@ -75,12 +77,14 @@ export async function issueEmailCode(
     verify_email: 'Confirm your email for MegiLance',
     reset_password: 'Reset your MegiLance password',
     sign_in: 'Your MegiLance sign-in code',
+    step_up: 'Your MegiLance confirmation code',
   } as const;
   const intros = {
     verify_email: 'Welcome to MegiLance! Enter this code to confirm your email address:',
     reset_password:
       'Someone (hopefully you) asked to reset your MegiLance password. Enter this code to choose a new one:',
     sign_in: 'Enter this code to finish signing in to MegiLance:',
+    step_up: 'Enter this code to confirm a sensitive change in MegiLance (security settings, payouts):',
   } as const;
   await deps.mailer.send({
     to: user.email,
@@ -93,7 +97,7 @@ export async function issueEmailCode(
 export async function consumeEmailCode(
   deps: AccountsDeps,
   userId: string,
-  purpose: 'verify_email' | 'reset_password' | 'sign_in',
+  purpose: EmailCodePurpose,
   code: string,
 ): Promise<boolean> {
   const now = (deps.now ?? Date.now)();

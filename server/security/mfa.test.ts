@@ -335,10 +335,11 @@ describe('isolation and recovery', () => {
     expect(
       (await refusalOf(bob.api.mfa.totp.confirm.mutate({ code: await totpCode(aliceFactors.secret, 1) }))).appCode,
     ).toBe('PRECONDITION_FAILED');
+    // Bob has no backup codes (his only factor is his email): Alice's code is refused.
     expect(
       (await refusalOf(bob.api.mfa.stepUp.mutate({ method: 'backup_code', code: aliceFactors.backupCodes[0]! })))
         .appCode,
-    ).toBe('PRECONDITION_FAILED');
+    ).toBe('VALIDATION_FAILED');
     const bobFactors = await enroll(bob);
     expect(bobFactors.secret).not.toBe(aliceFactors.secret);
     expect(

@@ -27,7 +27,7 @@ import {
   type TotpEnrollment,
 } from '../../shared/mfa.ts';
 import type { Session } from '../context.ts';
-import { consumeEmailCode, type AccountsDeps } from './accounts.ts';
+import { consumeEmailCode, issueEmailCode, type AccountsDeps } from './accounts.ts';
 import { backupCodeSummary, consumeBackupCode, deleteBackupCodes, issueBackupCodes } from './backup-codes.ts';
 import { recordSecurityEvent } from './events.ts';
 import { revokeSessions } from './sessions.ts';
@@ -165,7 +165,9 @@ export async function verifySecondFactor(
   let backupCodesRemaining: number | undefined;
   switch (method) {
     case 'email':
-      if (!(await consumeEmailCode(deps, userId, 'sign_in', proof.code))) return fail('wrong_code');
+      if (!(await consumeEmailCode(deps, userId, context.purpose === 'step_up' ? 'step_up' : 'sign_in', proof.code))) {
+        return fail('wrong_code');
+      }
       break;
     case 'backup_code': {
       const spent = await consumeBackupCode(deps.db, userId, proof.code, now);
@@ -367,20 +369,31 @@ export async function setDefaultMethod(
   return { defaultMethod: method };
 }
 
+/** Mails a step-up code, for accounts whose second factor is their email (no authenticator app). */
+export async function sendStepUpCode(deps: MfaDeps, session: SessionRef): Promise<{ status: 'sent' }> {
+  if (!challengeMethods(await loadSecondFactors(deps, session.userId)).includes('email')) {
+    throw new AppError('PRECONDITION_FAILED', {
+      message: 'Confirm with your authenticator app (or a backup code) instead.',
+    });
+  }
+  const user = await deps.db
+    .selectFrom('users')
+    .select(['id', 'email', 'display_name'])
+    .where('id', '=', session.userId)
+    .executeTakeFirstOrThrow();
+  await issueEmailCode(deps, user, 'step_up');
+  return { status: 'sent' };
+}
+
 /** Proves a second factor inside a session, making it fresh for step-up procedures. */
 export async function stepUp(
   deps: MfaDeps,
   session: SessionRef,
-  proof: { method: 'totp' | 'backup_code'; code: string },
+  proof: { method: SecondFactorMethod; code: string },
   client: Client,
 ): Promise<{ verifiedAt: Date; windowMinutes: number; backupCodesRemaining?: number }> {
-  // Email step-up is not offered (yet): email codes are sign-in codes, and accounts without an app have nothing to step up to.
-  const allowed = challengeMethods(await loadSecondFactors(deps, session.userId)).filter((m) => m !== 'email');
-  if (allowed.length === 0) {
-    throw new AppError('PRECONDITION_FAILED', {
-      message: 'Set up an authenticator app first: it is how you confirm sensitive changes.',
-    });
-  }
+  // The same factors as at sign-in: the app (and backup codes) when enrolled, otherwise a mailed code.
+  const allowed = challengeMethods(await loadSecondFactors(deps, session.userId));
   const outcome = await verifySecondFactor(deps, session.userId, proof, {
     purpose: 'step_up',
     allowed,

@@ -236,6 +236,9 @@ export const mfaRouter = router({
     .input(setDefaultMethodInput)
     .mutation(({ ctx, input }) => mfa.setDefaultMethod(accountsDeps(ctx), ctx.session, input.method)),
 
+  /** For accounts whose second factor is their email: mails the code `stepUp({method: 'email'})` takes. */
+  sendStepUpCode: authedProcedure.mutation(({ ctx }) => mfa.sendStepUpCode(accountsDeps(ctx), ctx.session)),
+
   stepUp: authedProcedure
     .input(stepUpInput)
     .mutation(({ ctx, input }) => mfa.stepUp(accountsDeps(ctx), ctx.session, input, ctx.client)),

@@ -152,6 +152,7 @@ const table: Record<string, Row> = {
   'mfa.totp.remove': { access: 'stepUp', call: (c) => c.mfa.totp.remove.mutate() },
   'mfa.backupCodes.regenerate': { access: 'stepUp', call: (c) => c.mfa.backupCodes.regenerate.mutate() },
   'mfa.setDefault': { access: 'stepUp', call: (c) => c.mfa.setDefault.mutate({ method: 'totp' }) },
+  'mfa.sendStepUpCode': { access: 'authed', call: (c) => c.mfa.sendStepUpCode.mutate() },
   'mfa.stepUp': {
     access: 'authed',
     call: (c) => c.mfa.stepUp.mutate({ method: 'backup_code', code: 'abcd-2345' }),
