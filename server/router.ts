@@ -1,5 +1,6 @@
 /** The whole API: one sub-router per domain. The renderer imports only the type. */
 import { adminRouter } from './admin/router.ts';
+import { passkeysRouter } from './security/passkeys-router.ts';
 import { authRouter, mfaRouter, securityRouter } from './security/router.ts';
 import { systemRouter } from './system/router.ts';
 import { router } from './trpc.ts';
@@ -9,6 +10,7 @@ export const appRouter = router({
   auth: authRouter,
   security: securityRouter,
   mfa: mfaRouter,
+  passkeys: passkeysRouter,
   admin: adminRouter,
 });
 

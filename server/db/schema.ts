@@ -8,6 +8,7 @@
 import type { Generated } from 'kysely';
 import type { SmsRateLimitsTable } from '../delivery/sms.ts';
 import type { KnownDevicesTable, SignInAttemptsTable } from '../risk/store.ts';
+import type { PasskeyTables } from '../security/passkeys.ts';
 
 export interface UsersTable {
   id: string;
@@ -131,7 +132,7 @@ export interface MfaBackupCodesTable {
   used_at: number | null;
 }
 
-export interface Database {
+export interface Database extends PasskeyTables {
   users: UsersTable;
   sessions: SessionsTable;
   refresh_tokens: RefreshTokensTable;

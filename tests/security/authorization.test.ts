@@ -32,6 +32,22 @@ interface Row {
   asOtherUser?: (people: { alice: Person; bob: Person }) => Promise<void>;
 }
 
+// Well-formed but meaningless WebAuthn answers: enough to reach the authorization checks.
+const fakeRegistration = {
+  id: 'bm8tc3VjaC1rZXk',
+  rawId: 'bm8tc3VjaC1rZXk',
+  type: 'public-key' as const,
+  clientExtensionResults: {},
+  response: { clientDataJSON: 'e30', attestationObject: 'oA' },
+};
+const fakeAssertion = {
+  id: 'bm8tc3VjaC1rZXk',
+  rawId: 'bm8tc3VjaC1rZXk',
+  type: 'public-key' as const,
+  clientExtensionResults: {},
+  response: { clientDataJSON: 'e30', authenticatorData: 'AA', signature: 'AA' },
+};
+
 const table: Record<string, Row> = {
   'system.info': { access: 'public', call: (c) => c.system.info.query() },
   'system.status': { access: 'public', call: () => Promise.resolve('subscription: covered by server/main.test.ts') },
@@ -152,6 +168,43 @@ const table: Record<string, Row> = {
   'mfa.totp.remove': { access: 'stepUp', call: (c) => c.mfa.totp.remove.mutate() },
   'mfa.backupCodes.regenerate': { access: 'stepUp', call: (c) => c.mfa.backupCodes.regenerate.mutate() },
   'mfa.setDefault': { access: 'stepUp', call: (c) => c.mfa.setDefault.mutate({ method: 'totp' }) },
+  'passkeys.registrationOptions': {
+    access: 'authed',
+    call: (c) => c.passkeys.registrationOptions.mutate({ kind: 'passkey' }),
+  },
+  'passkeys.register': {
+    access: 'authed',
+    call: (c) => c.passkeys.register.mutate({ challengeId: 'none', response: fakeRegistration }),
+    asOtherUser: async ({ alice, bob }) => {
+      // Alice's registration challenge is hers: Bob cannot complete it.
+      const { challengeId } = await alice.client.passkeys.registrationOptions.mutate({ kind: 'passkey' });
+      expect(await refusal(bob.client.passkeys.register.mutate({ challengeId, response: fakeRegistration }))).toBe(
+        'PRECONDITION_FAILED',
+      );
+    },
+  },
+  'passkeys.list': {
+    access: 'authed',
+    call: (c) => c.passkeys.list.query(),
+    asOtherUser: async ({ bob }) => {
+      expect(await bob.client.passkeys.list.query()).toEqual([]);
+    },
+  },
+  'passkeys.rename': {
+    access: 'authed',
+    call: (c) => c.passkeys.rename.mutate({ id: 'bm8tc3VjaC1rZXk', name: 'Laptop' }),
+  },
+  'passkeys.remove': { access: 'stepUp', call: (c) => c.passkeys.remove.mutate({ id: 'bm8tc3VjaC1rZXk' }) },
+  'passkeys.signInOptions': { access: 'public', call: (c) => c.passkeys.signInOptions.mutate() },
+  'passkeys.signIn': {
+    access: 'public',
+    call: (c) => c.passkeys.signIn.mutate({ challengeId: 'none', response: fakeAssertion }),
+  },
+  'passkeys.stepUpOptions': { access: 'authed', call: (c) => c.passkeys.stepUpOptions.mutate() },
+  'passkeys.stepUp': {
+    access: 'authed',
+    call: (c) => c.passkeys.stepUp.mutate({ challengeId: 'none', response: fakeAssertion }),
+  },
   'mfa.sendStepUpCode': { access: 'authed', call: (c) => c.mfa.sendStepUpCode.mutate() },
   'mfa.stepUp': {
     access: 'authed',

@@ -12,6 +12,7 @@ import * as m0004 from '../../risk/migration.ts';
 import * as m0005 from './0005_sign_in_challenges.ts';
 import * as m0006 from './0006_mfa.ts';
 import * as m0007 from './0007_roles.ts';
+import * as m0008 from './0008_passkeys.ts';
 
 export type DatabaseEngine = 'sqlite' | 'postgres';
 
@@ -32,4 +33,5 @@ export const migrations: Readonly<Record<string, NumberedMigration>> = {
   '0005_sign_in_challenges': m0005,
   '0006_mfa': m0006,
   '0007_roles': m0007,
+  '0008_passkeys': m0008,
 };
