@@ -1,11 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
-import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../tests/support/server.ts';
+import { apiClient, mailTo, mailedCode, refusalOf } from '../../tests/support/api.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../../tests/support/smtp.ts';
-import type { AppRouter } from '../router.ts';
 import { toCsv } from '../security/event-export.ts';
 
 let smtp: TestSmtpServer;
@@ -24,27 +22,11 @@ afterAll(async () => {
   await smtp.close();
 });
 
-const client = (userAgent: string, accessToken?: string) =>
-  createTRPCClient<AppRouter>({
-    links: [
-      httpLink({
-        url: `${server.url}/trpc`,
-        transformer: superjson,
-        headers: {
-          'x-megilance-client': 'desktop',
-          'user-agent': userAgent,
-          ...(accessToken ? { authorization: `Bearer ${accessToken}` } : {}),
-        },
-      }),
-    ],
-  });
+const client = (userAgent: string, accessToken?: string) => apiClient(server.url, { userAgent, accessToken });
 const LAPTOP = 'Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0 Safari/537.36';
 const OTHER = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:140.0) Gecko/20100101 Firefox/140.0';
 
-async function code(email: string, subject: RegExp): Promise<string> {
-  const mail = await smtp.waitForMessage((m) => m.to.includes(email) && subject.test(m.subject), 5_000);
-  return /\b(\d{6})\b/.exec(mail.text ?? '')![1]!;
-}
+const code = (email: string, subject: RegExp) => mailedCode(smtp, email, subject);
 
 async function signUp(name: string) {
   const email = `${name}-${Date.now()}@example.com`;
@@ -54,15 +36,7 @@ async function signUp(name: string) {
   return { email, password, tokens };
 }
 
-async function appCode(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof TRPCClientError) return String((error.data as { appCode?: string }).appCode);
-    throw error;
-  }
-  return 'OK';
-}
+const appCode = refusalOf;
 
 describe('security log export', () => {
   it('is for administrators with a fresh second factor, and is itself audited', async () => {

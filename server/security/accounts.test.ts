@@ -3,12 +3,13 @@
  * server on loopback, sessions with rotating refresh tokens, revocation,
  * password change and reset, no user enumeration, the append-only log.
  */
-import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
+import type { TRPCClientError } from '@trpc/client';
 import { sql } from 'kysely';
 import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IssuedTokens } from '../../shared/accounts.ts';
 import { startTestServer, type TestServer } from '../../tests/support/server.ts';
+import { apiClient, mailTo, mailedCode, refusalOf } from '../../tests/support/api.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../../tests/support/smtp.ts';
 import type { AppRouter } from '../router.ts';
 
@@ -17,12 +18,7 @@ let server: TestServer;
 
 beforeAll(async () => {
   smtp = await startTestSmtpServer();
-  server = await startTestServer({
-    MAIL_SMTP_HOST: smtp.host,
-    MAIL_SMTP_PORT: String(smtp.port),
-    MAIL_SMTP_SECURITY: 'none',
-    MAIL_FROM: 'MegiLance <no-reply@megilance.test>',
-  });
+  server = await startTestServer({ ...mailTo(smtp), MAIL_FROM: 'MegiLance <no-reply@megilance.test>' });
 });
 afterAll(async () => {
   await server.dispose();
@@ -30,38 +26,10 @@ afterAll(async () => {
 });
 
 /** A desktop-style client: tokens in the body, access token as a bearer header. */
-function client(accessToken?: string, userAgent = 'Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0 Safari/537.36') {
-  return createTRPCClient<AppRouter>({
-    links: [
-      httpLink({
-        url: `${server.url}/trpc`,
-        transformer: superjson,
-        headers: () => ({
-          'x-megilance-client': 'desktop',
-          'user-agent': userAgent,
-          ...(accessToken === undefined ? {} : { authorization: `Bearer ${accessToken}` }),
-        }),
-      }),
-    ],
-  });
-}
-
-async function codeMailedTo(email: string, subject: RegExp): Promise<string> {
-  const mail = await smtp.waitForMessage((m) => m.to.includes(email) && subject.test(m.subject), 5_000);
-  const code = /\b(\d{6})\b/.exec(mail.text ?? '')?.[1];
-  if (code === undefined) throw new Error(`no code in mail "${mail.subject}"`);
-  return code;
-}
-
-async function appCodeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof TRPCClientError) return String((error.data as { appCode?: string } | undefined)?.appCode);
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-}
+const client = (accessToken?: string, userAgent?: string) =>
+  apiClient(server.url, { accessToken, ...(userAgent === undefined ? {} : { userAgent }) });
+const codeMailedTo = (email: string, subject: RegExp) => mailedCode(smtp, email, subject);
+const appCodeOf = refusalOf;
 
 let counter = 0;
 async function newVerifiedUser(
