@@ -11,11 +11,7 @@ let server: TestServer;
 
 beforeAll(async () => {
   smtp = await startTestSmtpServer();
-  server = await startTestServer({
-    MAIL_SMTP_HOST: smtp.host,
-    MAIL_SMTP_PORT: String(smtp.port),
-    MAIL_SMTP_SECURITY: 'none',
-  });
+  server = await startTestServer(mailTo(smtp));
 });
 afterAll(async () => {
   await server.dispose();
