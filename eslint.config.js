@@ -18,8 +18,9 @@ const nodeBuiltins = ['node:*', ...builtinModules, ...builtinModules.map((m) => 
  * @param {boolean} [allowTypeImports] let `import type` through (renderer → server's AppRouter)
  */
 const folder = (folder, message, allowTypeImports = false) => ({
-  // Relative paths into the folder; the bare package name (`electron`) has its own rule with its own message.
-  group: [`**/${folder}`, `**/${folder}/**`, `!${folder}`],
+  // Relative paths into the folder only: npm packages such as `@trpc/server/…` or `electron` are not folders of
+  // ours (the bare `electron` package has its own rule with its own message).
+  group: [`./${folder}`, `./${folder}/**`, `../**/${folder}`, `../**/${folder}/**`, `./**/${folder}/**`],
   message,
   allowTypeImports,
 });

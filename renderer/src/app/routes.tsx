@@ -1,5 +1,15 @@
 import { redirect, type RouteObject } from 'react-router';
 import { PlannedArea } from '../areas/PlannedArea.tsx';
+import { accountRoutes } from '../auth/accountRoutes.ts';
+import { AuthLayout } from '../auth/AuthLayout.tsx';
+import { ForgotPasswordPage } from '../auth/ForgotPasswordPage.tsx';
+import { RequireSession } from '../auth/RequireSession.tsx';
+import { ResetPasswordPage } from '../auth/ResetPasswordPage.tsx';
+import { SecondFactorPage } from '../auth/SecondFactorPage.tsx';
+import { SignInPage } from '../auth/SignInPage.tsx';
+import { SignUpPage } from '../auth/SignUpPage.tsx';
+import { VerifyEmailPage } from '../auth/VerifyEmailPage.tsx';
+import { SecurityPage } from '../security/SecurityPage.tsx';
 import { SettingsPage } from '../settings/SettingsPage.tsx';
 import { AppShell } from '../shell/AppShell.tsx';
 import { HOME_PATH, plannedAreas } from '../shell/navigation.ts';
@@ -8,8 +18,25 @@ import { RouteError } from '../shell/RouteError.tsx';
 
 export const routes: RouteObject[] = [
   {
+    // Account screens: outside the shell, for signed-out users.
+    element: <AuthLayout />,
+    errorElement: <RouteError />,
+    children: [
+      { path: accountRoutes.signIn, element: <SignInPage /> },
+      { path: accountRoutes.secondStep, element: <SecondFactorPage /> },
+      { path: accountRoutes.signUp, element: <SignUpPage /> },
+      { path: accountRoutes.verifyEmail, element: <VerifyEmailPage /> },
+      { path: accountRoutes.forgotPassword, element: <ForgotPasswordPage /> },
+      { path: accountRoutes.resetPassword, element: <ResetPasswordPage /> },
+    ],
+  },
+  {
     path: '/',
-    element: <AppShell />,
+    element: (
+      <RequireSession>
+        <AppShell />
+      </RequireSession>
+    ),
     // Only reached if the shell itself fails; screens fail inside the shell (below).
     errorElement: <RouteError />,
     children: [
@@ -18,6 +45,7 @@ export const routes: RouteObject[] = [
         children: [
           { index: true, loader: () => redirect(HOME_PATH) },
           ...plannedAreas.map((area) => ({ path: area, element: <PlannedArea area={area} /> })),
+          { path: 'security', element: <SecurityPage /> },
           { path: 'settings', element: <SettingsPage /> },
           { path: '*', element: <NotFoundPage /> },
         ],

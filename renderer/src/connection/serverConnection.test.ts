@@ -103,6 +103,21 @@ describe('ServerConnection', () => {
     expect(listener).toHaveBeenCalledTimes(3);
   });
 
+  it('reads a reconnect the app asked for (a new token after sign-in) as connecting, not offline', () => {
+    const server = fakeServer();
+    const connection = new ServerConnection(server.sources);
+    connection.start();
+    server.open();
+    connection.expectReconnect();
+    server.drop();
+    expect(connection.getStatus()).toBe('connecting');
+    server.open();
+    expect(connection.getStatus()).toBe('connected');
+    // Only that once: a later drop is a real one.
+    server.drop();
+    expect(connection.getStatus()).toBe('offline');
+  });
+
   it('stops listening when stopped', () => {
     const server = fakeServer();
     const connection = new ServerConnection(server.sources);

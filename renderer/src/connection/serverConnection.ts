@@ -64,6 +64,7 @@ export class ServerConnection {
   #statusStream: Unsubscribable | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #wasOpen = false;
+  #reconnectPlanned = false;
 
   constructor(sources: ConnectionSources, options: ServerConnectionOptions = {}) {
     this.#sources = sources;
@@ -76,7 +77,10 @@ export class ServerConnection {
     if (this.#socketSubscription !== null) return;
     this.#openStatusStream();
     this.#socketSubscription = this.#sources.socketStates((state) => {
-      const phase = socketPhaseOf(state);
+      let phase = socketPhaseOf(state);
+      // A socket the app closed on purpose (to present a new token) is reconnecting, not lost.
+      if (phase === 'lost' && this.#reconnectPlanned) phase = 'connecting';
+      if (phase === 'open') this.#reconnectPlanned = false;
       const reconnected = phase === 'open' && this.#snapshot.socket !== 'open' && this.#wasOpen;
       if (phase === 'open') this.#wasOpen = true;
       this.#dispatch({ type: 'socket', phase });
@@ -91,6 +95,11 @@ export class ServerConnection {
     this.#statusStream?.unsubscribe();
     this.#statusStream = null;
     this.#clearTimer();
+  }
+
+  /** The app is about to close the socket itself and let it reconnect (e.g. after sign-in). */
+  expectReconnect(): void {
+    this.#reconnectPlanned = true;
   }
 
   readonly subscribe = (listener: () => void): (() => void) => {

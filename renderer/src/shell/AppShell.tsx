@@ -1,37 +1,37 @@
 /**
- * The frame around every screen: header (brand, theme toggle), the main
- * navigation, the content region and the status bar with the server link.
+ * The frame around every screen: header (brand, the signed-in user, theme
+ * toggle), the main navigation, the content region and the status bar with
+ * the server link.
  */
-import { useEffect, useRef, type MouseEvent, type RefObject } from 'react';
+import { useRef } from 'react';
 import { useTranslation } from 'react-i18next';
-import { NavLink, Outlet, useLocation } from 'react-router';
+import { NavLink, Outlet } from 'react-router';
+import { AccountMenu } from '../auth/AccountMenu.tsx';
 import { ConnectionIndicator } from '../connection/ConnectionIndicator.tsx';
 import { ServerSummary } from '../connection/ServerSummary.tsx';
 import { LogoMark } from './icons.tsx';
 import { navigation } from './navigation.ts';
+import { SkipLink } from './SkipLink.tsx';
 import { ThemeToggle } from './ThemeToggle.tsx';
+import { useFocusHeadingOnNavigation } from './useFocusHeadingOnNavigation.ts';
 
 export function AppShell() {
   const { t } = useTranslation();
   const mainRef = useRef<HTMLElement>(null);
   useFocusHeadingOnNavigation(mainRef);
 
-  const skipToContent = (event: MouseEvent<HTMLAnchorElement>) => {
-    event.preventDefault();
-    mainRef.current?.focus();
-  };
-
   return (
     <div className="shell">
-      <a className="skip-link" href="#content" onClick={skipToContent}>
-        {t('app.skipToContent')}
-      </a>
+      <SkipLink mainRef={mainRef} />
       <header className="shell-header">
         <span className="brand">
           <LogoMark />
           {t('app.name')}
         </span>
-        <ThemeToggle />
+        <div className="header-actions">
+          <AccountMenu />
+          <ThemeToggle />
+        </div>
       </header>
       <nav className="shell-nav" aria-label={t('nav.label')}>
         <ul>
@@ -54,20 +54,4 @@ export function AppShell() {
       </footer>
     </div>
   );
-}
-
-/**
- * After an in-app navigation, put focus on the new screen's h1 so keyboard and
- * screen-reader users land on it (as they would after a page load). Not on
- * the first render: a fresh load starts at the top of the document.
- */
-function useFocusHeadingOnNavigation(mainRef: RefObject<HTMLElement | null>) {
-  const { pathname } = useLocation();
-  const shownPath = useRef(pathname);
-  useEffect(() => {
-    if (shownPath.current === pathname) return;
-    shownPath.current = pathname;
-    mainRef.current?.querySelector<HTMLElement>('h1')?.focus();
-    mainRef.current?.scrollTo({ top: 0 });
-  }, [pathname, mainRef]);
 }

@@ -2,11 +2,13 @@
 import type { ComponentType } from 'react';
 import { CallsIcon, ContractsIcon, JobsIcon, MessagesIcon, SecurityIcon, SettingsIcon, WalletIcon } from './icons.tsx';
 
+export { HOME_PATH } from './paths.ts';
+
 /** Areas whose screens are still to be built; each shows an honest empty state meanwhile. */
-export const plannedAreas = ['jobs', 'contracts', 'messages', 'calls', 'wallet', 'security'] as const;
+export const plannedAreas = ['jobs', 'contracts', 'messages', 'calls', 'wallet'] as const;
 export type PlannedAreaId = (typeof plannedAreas)[number];
 
-export type NavigationId = PlannedAreaId | 'settings';
+export type NavigationId = PlannedAreaId | 'security' | 'settings';
 
 export const navigation: readonly { id: NavigationId; path: `/${NavigationId}`; Icon: ComponentType }[] = [
   { id: 'jobs', path: '/jobs', Icon: JobsIcon },
@@ -21,5 +23,3 @@ export const navigation: readonly { id: NavigationId; path: `/${NavigationId}`; 
 export const areaIcons: Record<NavigationId, ComponentType> = Object.fromEntries(
   navigation.map((item) => [item.id, item.Icon]),
 ) as Record<NavigationId, ComponentType>;
-
-export const HOME_PATH = '/jobs';

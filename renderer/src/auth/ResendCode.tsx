@@ -1,0 +1,52 @@
+import { useTranslation } from 'react-i18next';
+import { ErrorNotice } from '../errors/ErrorNotice.tsx';
+import { useNow } from '../settings/useNow.ts';
+import { cooldownSecondsLeft } from './cooldown.ts';
+
+/**
+ * "Send a new code", unavailable for a minute after the last code went out
+ * (the button says how long), with the outcome announced politely.
+ */
+export function ResendCode({
+  sentAt,
+  busy,
+  error,
+  sentMessage,
+  onResend,
+}: {
+  /** When the last code was sent (epoch ms), or null if unknown. */
+  sentAt: number | null;
+  busy: boolean;
+  error: unknown;
+  /** What to say once a new code has gone out (null before). */
+  sentMessage: string | null;
+  onResend: () => void;
+}) {
+  const { t } = useTranslation();
+  const now = useNow(1_000);
+  const secondsLeft = cooldownSecondsLeft(sentAt, now);
+  const unavailable = busy || secondsLeft > 0;
+  return (
+    <div className="resend">
+      <button
+        type="button"
+        className="button button-secondary"
+        aria-disabled={unavailable ? true : undefined}
+        onClick={() => {
+          if (unavailable) return;
+          onResend();
+        }}
+      >
+        {busy
+          ? t('account.code.sending')
+          : secondsLeft > 0
+            ? t('account.code.resendIn', { seconds: secondsLeft })
+            : t('account.code.resend')}
+      </button>
+      <div aria-live="polite" className="notice-region">
+        {sentMessage !== null && !busy && <p className="notice">{sentMessage}</p>}
+      </div>
+      <ErrorNotice error={error} />
+    </div>
+  );
+}

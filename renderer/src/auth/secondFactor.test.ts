@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { readAccountState } from './accountRoutes.ts';
+import { parseChallenge, secondFactorCodeSchema } from './secondFactor.ts';
+
+const messages = { totp: 'Enter the 6-digit code from your authenticator app.', backupCode: 'Enter a backup code.' };
+
+describe('parseChallenge', () => {
+  it('reads the challenge the sign-in screen passed on', () => {
+    const challenge = {
+      status: 'mfa_required',
+      challengeId: 'c1',
+      methods: ['totp', 'email'],
+      defaultMethod: 'totp',
+      reasons: ['New sign-in from Chrome 156 on Linux'],
+    };
+    expect(parseChallenge(challenge)).toEqual(challenge);
+  });
+
+  it('drops methods it does not know and falls back to the first known one', () => {
+    expect(
+      parseChallenge({
+        status: 'mfa_required',
+        challengeId: 'c1',
+        methods: ['passkey', 'email'],
+        defaultMethod: 'passkey',
+      }),
+    ).toEqual({ status: 'mfa_required', challengeId: 'c1', methods: ['email'], defaultMethod: 'email', reasons: [] });
+  });
+
+  it('refuses anything that is not a usable challenge', () => {
+    expect(parseChallenge(undefined)).toBeNull();
+    expect(parseChallenge({ status: 'mfa_required', challengeId: '', methods: ['email'] })).toBeNull();
+    expect(parseChallenge({ status: 'mfa_required', challengeId: 'c1', methods: [] })).toBeNull();
+  });
+});
+
+describe('secondFactorCodeSchema', () => {
+  it('takes six digits by email or from an app (which shows them as "123 456")', () => {
+    expect(secondFactorCodeSchema('email', messages).parse(' 123456 ')).toBe('123456');
+    expect(secondFactorCodeSchema('totp', messages).parse('123 456')).toBe('123456');
+    expect(secondFactorCodeSchema('totp', messages).safeParse('12345').error?.issues[0]?.message).toBe(messages.totp);
+  });
+
+  it('leaves the format of backup codes to the server, but not an empty one', () => {
+    expect(secondFactorCodeSchema('backup_code', messages).parse('abcd-2345')).toBe('abcd-2345');
+    expect(secondFactorCodeSchema('backup_code', messages).safeParse('  ').success).toBe(false);
+  });
+});
+
+describe('readAccountState', () => {
+  it('keeps what one account screen handed the next, and nothing malformed', () => {
+    expect(readAccountState({ email: 'ada@example.com', codeSentAt: 5, why: 'signed_up' })).toEqual({
+      email: 'ada@example.com',
+      codeSentAt: 5,
+      why: 'signed_up',
+    });
+    expect(readAccountState({ email: 42, codeSentAt: 'soon', why: 'because', notice: 'hello' })).toEqual({});
+    expect(readAccountState(null)).toEqual({});
+  });
+});
