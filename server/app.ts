@@ -15,6 +15,7 @@ import { contentSecurityPolicy } from '../shared/content-security-policy.ts';
 import type { RequestContext, ServerDeps } from './context.ts';
 import { appRouter, type AppRouter } from './router.ts';
 import { registerOutboxPage } from './delivery/outbox-page.ts';
+import type { ClosableSocket } from './security/live-sockets.ts';
 import { resolveAccessToken } from './security/sessions.ts';
 import { databaseReachable } from './system/service.ts';
 import { fastifyTRPCBufferedPlugin } from './trpc-fastify.ts';
@@ -56,6 +57,8 @@ export async function buildApp(deps: ServerDeps): Promise<FastifyInstance> {
       /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1] ?? info.connectionParams?.['accessToken'];
     const session = bearer === undefined ? null : await resolveAccessToken(deps.db, deps.config.security, bearer);
     const isWebSocket = info.connectionParams !== null || req.headers.upgrade === 'websocket';
+    // Over WebSocket `res` is the socket itself: register it so it closes when its session ends.
+    if (isWebSocket && session !== null) deps.liveSockets.add(session.sessionId, res as unknown as ClosableSocket);
     return {
       deps,
       session,

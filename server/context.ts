@@ -13,6 +13,7 @@ import type { ServerLifecycle } from './lifecycle.ts';
 import type { Mailer } from './delivery/mail.ts';
 import type { GeoLocation } from './risk/geo.ts';
 import type { ReputationLists } from './risk/ip-reputation.ts';
+import type { LiveSockets } from './security/live-sockets.ts';
 import type { PasswordHasher } from './security/passwords.ts';
 
 /** A signed-in session as the API sees it. Issued by the accounts domain. */
@@ -57,6 +58,8 @@ export interface ServerDeps {
    * name, not an IP). Known once the server listens.
    */
   publicOrigin(): string;
+  /** Authenticated WebSockets by session, closed when their session ends. */
+  liveSockets: LiveSockets;
   /** Live WebSocket connections, for status and drain. */
   connections: { count(): number };
 }

@@ -15,7 +15,10 @@ import { createLogger } from './logger.ts';
 import { createMailer } from './delivery/mail.ts';
 import { lookupGeo, preloadGeoIp } from './risk/geo.ts';
 import { loadReputationLists } from './risk/ip-reputation.ts';
+import { LiveSockets } from './security/live-sockets.ts';
 import { createPasswordHasher } from './security/passwords.ts';
+
+const LIVE_SOCKET_SWEEP_MS = 15_000;
 
 export interface RunningServer {
   url: string;
@@ -54,6 +57,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       mailer: createMailer({ ...config.mail, logger }),
       riskLists: loadReputationLists(config.security.risk.lists),
       locate: config.security.risk.geoIp ? lookupGeo : () => null,
+      liveSockets: new LiveSockets(),
       connections: { count: () => app?.websocketServer.clients.size ?? 0 },
       publicOrigin: () => {
         if (config.publicUrl !== null) return new URL(config.publicUrl).origin;
@@ -71,12 +75,20 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const url = address.replace('[::1]', 'localhost');
     lifecycle.transition('ready');
     await recordServerEvent(deps, 'started', { url, engine: database.engine });
+    // Sessions can end on another node or by expiry: close their sockets here too.
+    const sweep = setInterval(() => {
+      deps.liveSockets
+        .sweep(deps.db, config.security)
+        .catch((err: unknown) => logger.warn({ err }, 'live socket sweep failed'));
+    }, LIVE_SOCKET_SWEEP_MS).unref();
     logger.info({ url }, 'MegiLance server listening');
 
     const running = app;
     let stopping: Promise<void> | undefined;
-    const stop = (reason = 'stop requested'): Promise<void> =>
-      (stopping ??= drainAndClose(running, deps, database, reason));
+    const stop = (reason = 'stop requested'): Promise<void> => {
+      clearInterval(sweep);
+      return (stopping ??= drainAndClose(running, deps, database, reason));
+    };
     return { url, app: running, deps, database, stop };
   } catch (error) {
     await app?.close().catch(() => undefined);

@@ -260,3 +260,49 @@ describe('security log', () => {
     await expect(sql`delete from security_events`.execute(server.deps.db)).rejects.toThrow(/append-only/);
   });
 });
+
+describe('open WebSockets of ended sessions', () => {
+  it('closes a signed-out device’s socket at once', async () => {
+    const { email, password, tokens: laptop } = await newVerifiedUser();
+    const safari = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 Version/17.0 Safari/605.1.15';
+    const challenge = await client(undefined, safari).auth.signIn.mutate({ email, password });
+    if (challenge.status !== 'mfa_required') throw new Error('expected a second factor');
+    const phone = await client(undefined, safari).auth.completeSignIn.mutate({
+      challengeId: challenge.challengeId,
+      method: 'email',
+      code: await codeMailedTo(email, /sign-in code/),
+    });
+
+    const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+      const socket = new WebSocket(`${server.url.replace('http', 'ws')}/trpc?connectionParams=1`);
+      socket.addEventListener('open', () =>
+        socket.send(JSON.stringify({ method: 'connectionParams', data: { accessToken: phone.accessToken } })),
+      );
+      socket.addEventListener('close', (event) => resolve({ code: event.code, reason: event.reason }));
+    });
+    // Wait until the server has authenticated the socket, then sign the phone out from the laptop.
+    await expect.poll(() => server.deps.liveSockets.sessionIds().includes(phone.sessionId)).toBe(true);
+    await client(laptop.accessToken).security.revokeSession.mutate({ sessionId: phone.sessionId });
+    expect(await closed).toEqual({ code: 4401, reason: 'Signed out from another device' });
+  });
+
+  it('closes sockets of sessions that ended elsewhere on the next sweep', async () => {
+    const { tokens } = await newVerifiedUser();
+    const closed = new Promise<number>((resolve) => {
+      const socket = new WebSocket(`${server.url.replace('http', 'ws')}/trpc?connectionParams=1`);
+      socket.addEventListener('open', () =>
+        socket.send(JSON.stringify({ method: 'connectionParams', data: { accessToken: tokens.accessToken } })),
+      );
+      socket.addEventListener('close', (event) => resolve(event.code));
+    });
+    await expect.poll(() => server.deps.liveSockets.sessionIds().includes(tokens.sessionId)).toBe(true);
+    // Revoked straight in the database, as another API node would.
+    await server.deps.db
+      .updateTable('sessions')
+      .set({ revoked_at: Date.now() })
+      .where('id', '=', tokens.sessionId)
+      .execute();
+    expect(await server.deps.liveSockets.sweep(server.deps.db, server.deps.config.security)).toBe(1);
+    expect(await closed).toBe(4401);
+  });
+});

@@ -211,7 +211,7 @@ export async function changePassword(
     'password_changed',
     { ip: client.ip, sessionId: session.sessionId },
   );
-  return { otherSessionsSignedOut: signedOut };
+  return { otherSessionsSignedOut: signedOut.length };
 }
 
 export async function requestPasswordReset(deps: AccountsDeps, email: string, client: { ip: string }): Promise<void> {

@@ -464,5 +464,5 @@ export async function adminResetSecondFactors(
     'Two-step verification was reset for your MegiLance account',
     'At your request, MegiLance support removed the authenticator app and backup codes from your account and signed out every device. Sign in with your password and set up two-step verification again.\n\nIf you did not ask for this, reset your password now and contact support.',
   );
-  return { totpRemoved: removed.totp, backupCodesRemoved: removed.backupCodes, sessionsEnded };
+  return { totpRemoved: removed.totp, backupCodesRemoved: removed.backupCodes, sessionsEnded: sessionsEnded.length };
 }

@@ -49,6 +49,20 @@ function accountsDeps(ctx: RequestContext): accounts.AccountsDeps {
   return { db, config: config.security, hasher: passwordHasher, mailer, logger };
 }
 
+/** Revokes the caller's own sessions and closes their open sockets at once; returns how many ended. */
+async function endSessions(
+  ctx: RequestContext & { session: NonNullable<RequestContext['session']> },
+  which: { sessionId: string } | { allExcept: string },
+  reason: 'signed_out' | 'revoked_by_user',
+): Promise<number> {
+  const ids = await revokeSessions(ctx.deps.db, ctx.session.userId, which, reason, {
+    ip: ctx.client.ip,
+    sessionId: ctx.session.sessionId,
+  });
+  ctx.deps.liveSockets.closeSessions(ids, reason === 'signed_out' ? 'Signed out' : 'Signed out from another device');
+  return ids.length;
+}
+
 function signInDeps(ctx: RequestContext): SignInDeps {
   return { ...accountsDeps(ctx), riskLists: ctx.deps.riskLists, locate: ctx.deps.locate };
 }
@@ -121,10 +135,7 @@ export const authRouter = router({
   }),
 
   signOut: authedProcedure.mutation(async ({ ctx }) => {
-    await revokeSessions(ctx.deps.db, ctx.session.userId, { sessionId: ctx.session.sessionId }, 'signed_out', {
-      ip: ctx.client.ip,
-      sessionId: ctx.session.sessionId,
-    });
+    await endSessions(ctx, { sessionId: ctx.session.sessionId }, 'signed_out');
     ctx.cookies?.clear(REFRESH_COOKIE, { path: COOKIE_PATH });
     return { status: 'signed_out' as const };
   }),
@@ -167,32 +178,14 @@ export const securityRouter = router({
   revokeSession: authedProcedure
     .input(z.object({ sessionId: z.string().min(1).max(64) }))
     .mutation(async ({ ctx, input }) => {
-      const revoked = await revokeSessions(
-        ctx.deps.db,
-        ctx.session.userId,
-        { sessionId: input.sessionId },
-        'revoked_by_user',
-        {
-          ip: ctx.client.ip,
-          sessionId: ctx.session.sessionId,
-        },
-      );
+      const revoked = await endSessions(ctx, { sessionId: input.sessionId }, 'revoked_by_user');
       // Another user's session id looks exactly like an unknown one.
       if (revoked === 0) throw new AppError('NOT_FOUND', { message: 'That session is not signed in any more.' });
       return { revoked };
     }),
 
   revokeOtherSessions: authedProcedure.mutation(async ({ ctx }) => ({
-    revoked: await revokeSessions(
-      ctx.deps.db,
-      ctx.session.userId,
-      { allExcept: ctx.session.sessionId },
-      'revoked_by_user',
-      {
-        ip: ctx.client.ip,
-        sessionId: ctx.session.sessionId,
-      },
-    ),
+    revoked: await endSessions(ctx, { allExcept: ctx.session.sessionId }, 'revoked_by_user'),
   })),
 
   events: authedProcedure

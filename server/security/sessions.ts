@@ -281,14 +281,14 @@ export async function listSessions(
     }));
 }
 
-/** Revokes the user's own session(s); never another user's (the user id is part of the filter). */
+/** Revokes the user's own session(s); never another user's (the user id is part of the filter). Returns the ids revoked. */
 export async function revokeSessions(
   db: Kysely<Database>,
   userId: string,
   which: { sessionId: string } | { allExcept: string } | { all: true },
   reason: string,
   actor: { ip: string; sessionId: string | null },
-): Promise<number> {
+): Promise<string[]> {
   const now = Date.now();
   return db.transaction().execute(async (tx) => {
     let query = tx.selectFrom('sessions').select('id').where('user_id', '=', userId).where('revoked_at', 'is', null);
@@ -306,6 +306,6 @@ export async function revokeSessions(
         detail: { reason, by: actor.sessionId },
       });
     }
-    return targets.length;
+    return targets.map((target) => target.id);
   });
 }
