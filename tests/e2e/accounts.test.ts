@@ -298,7 +298,9 @@ describe('accounts in Chromium', () => {
     expect(sentences.at(-1)).toContain('Account created');
     expect(sentences.some((s) => s.startsWith('Signed out'))).toBe(true);
     expect(sentences.some((s) => s.includes('Failed sign-in attempt: wrong password'))).toBe(true);
-    expect(await page.getByRole('region', { name: 'Two-step verification' }).textContent()).toContain('Coming next');
+    expect(await page.getByRole('region', { name: 'Two-step verification' }).textContent()).toContain(
+      'Set up authenticator app',
+    );
     await saveWholeScreen(page, 'accounts-security');
     await page.getByRole('button', { name: 'Toggle theme' }).click();
     await saveWholeScreen(page, 'accounts-security-dark');

@@ -1,17 +1,19 @@
 /**
  * The second sign-in step, when the server asks for one (`mfa_required`):
- * why it asks, a choice among the methods it offers, the code, and for the
- * email method a way to get a new code.
+ * why it asks, a choice among the methods it offers (the default first), the
+ * code, and for the email method a way to get a new code. A spent backup code
+ * is followed by how many remain, before the user goes on.
  */
 import { useMutation } from '@tanstack/react-query';
 import { useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, Navigate, useLocation } from 'react-router';
 import { z } from 'zod';
-import { useTRPCClient } from '../api/trpc.ts';
+import type { IssuedTokens } from '../../../shared/accounts.ts';
+import { useTRPC } from '../api/trpc.ts';
 import { ErrorNotice } from '../errors/ErrorNotice.tsx';
 import { useDescribeError } from '../errors/ErrorNotice.tsx';
-import { SubmitButton, TextField } from '../forms/fields.tsx';
+import { FormNotice, SubmitButton, TextField } from '../forms/fields.tsx';
 import { useAccountForm } from '../forms/useAccountForm.ts';
 import { accountRoutes, readAccountState, type AccountScreenState } from './accountRoutes.ts';
 import { useAuthSession } from './AuthContext.tsx';
@@ -20,10 +22,10 @@ import { grantOf } from './grant.ts';
 import { ResendCode } from './ResendCode.tsx';
 import { carriedReturnPath, withReturnPath } from './returnPath.ts';
 import {
+  codeInput,
+  methodsDefaultFirst,
   parseChallenge,
   secondFactorCodeSchema,
-  secondFactorProcedures,
-  type CompleteSignInInput,
   type SecondFactorChallenge,
   type SecondFactorMethod,
 } from './secondFactor.ts';
@@ -51,30 +53,30 @@ function SecondFactorStep({
   const location = useLocation();
   const next = carriedReturnPath(location.search);
   const session = useAuthSession();
-  const procedures = secondFactorProcedures(useTRPCClient());
+  const trpc = useTRPC();
   const describe = useDescribeError();
   const reasonsId = useId();
   const [method, setMethod] = useState<SecondFactorMethod>(challenge.defaultMethod);
   const [sentAt, setSentAt] = useState<number | null>(challenge.methods.includes('email') ? codeSentAt : null);
   const [resent, setResent] = useState(false);
-  const complete = useMutation({
-    mutationFn: (input: CompleteSignInInput) => procedures.completeSignIn.mutate(input),
-    // The account layout then sends the user on, signed in.
-    onSuccess: (tokens) => session.signedIn(grantOf(tokens)),
-  });
+  // Signed in with a backup code: say how many are left before going on.
+  const [spent, setSpent] = useState<{ tokens: IssuedTokens; remaining: number } | null>(null);
+  const complete = useMutation(
+    trpc.auth.completeSignIn.mutationOptions({
+      onSuccess: ({ backupCodesRemaining, ...tokens }) => {
+        if (backupCodesRemaining === undefined) session.signedIn(grantOf(tokens));
+        else setSpent({ tokens, remaining: backupCodesRemaining });
+      },
+    }),
+  );
   const sendCode = useMutation({
-    mutationFn: () => procedures.sendSignInCode.mutate({ challengeId: challenge.challengeId }),
+    ...trpc.auth.sendSignInCode.mutationOptions(),
     onSuccess: () => {
       setSentAt(Date.now());
       setResent(true);
     },
   });
-  const schema = z.object({
-    code: secondFactorCodeSchema(method, {
-      totp: t('account.secondStep.rules.totp'),
-      backupCode: t('account.secondStep.rules.backup_code'),
-    }),
-  });
+  const schema = z.object({ code: secondFactorCodeSchema(method) });
   const form = useAccountForm({ formId: 'second-step', schema, initial: { code: '' }, error: complete.error });
   // An expired or finished challenge cannot be retried: the way on is a fresh sign-in.
   const challengeOver = complete.error !== null && describe(complete.error).kind === 'UNAUTHENTICATED';
@@ -94,6 +96,28 @@ function SecondFactorStep({
     complete.reset();
   };
 
+  if (spent !== null) {
+    return (
+      <AccountPage title={t('account.secondStep.title')}>
+        <FormNotice>
+          {spent.remaining === 0
+            ? t('account.secondStep.noBackupCodesLeft')
+            : t('account.secondStep.backupCodesLeft', { count: spent.remaining })}
+        </FormNotice>
+        {spent.remaining <= 3 && <p>{t('account.secondStep.makeNewCodes')}</p>}
+        <button
+          type="button"
+          className="button button-block"
+          autoFocus
+          // The account layout then sends the user on, signed in.
+          onClick={() => session.signedIn(grantOf(spent.tokens))}
+        >
+          {t('account.secondStep.continue')}
+        </button>
+      </AccountPage>
+    );
+  }
+
   return (
     <AccountPage title={t('account.secondStep.title')} lead={t('account.secondStep.lead')}>
       {challenge.reasons.length > 0 && (
@@ -110,7 +134,7 @@ function SecondFactorStep({
         <fieldset className="choice-group" role="radiogroup" aria-labelledby="second-step-methods">
           <legend id="second-step-methods">{t('account.secondStep.methodLegend')}</legend>
           <div className="choices">
-            {challenge.methods.map((option) => (
+            {methodsDefaultFirst(challenge).map((option) => (
               <label key={option} className="choice">
                 <input
                   type="radio"
@@ -129,7 +153,8 @@ function SecondFactorStep({
         className="form"
         noValidate
         onSubmit={form.handleSubmit((data) => {
-          if (!complete.isPending) complete.mutate({ challengeId: challenge.challengeId, method, code: data.code });
+          if (complete.isPending) return;
+          complete.mutate({ challengeId: challenge.challengeId, ...codeInput(method, data.code) });
         })}
       >
         <TextField
@@ -142,7 +167,8 @@ function SecondFactorStep({
           error={form.errorFor('code')}
           hint={t(`account.secondStep.hint.${method}`)}
         />
-        <ErrorNotice error={complete.error} />
+        {/* A refused code is said beside the field; anything else here. */}
+        <ErrorNotice error={form.errorFor('code') === undefined ? complete.error : null} />
         {challengeOver ? (
           <p>{signInAgain}</p>
         ) : (
@@ -159,7 +185,7 @@ function SecondFactorStep({
           busy={sendCode.isPending}
           error={sendCode.error}
           sentMessage={resent ? t('account.secondStep.resent') : null}
-          onResend={() => sendCode.mutate()}
+          onResend={() => sendCode.mutate({ challengeId: challenge.challengeId })}
         />
       )}
       {!challengeOver && <p className="account-switch">{signInAgain}</p>}

@@ -11,6 +11,7 @@ import { AccountPage } from './AuthLayout.tsx';
 import { useAuthSession, useAuthState } from './AuthContext.tsx';
 import { browserDevice } from './device.ts';
 import { grantOf } from './grant.ts';
+import { PasskeySignIn } from './PasskeySignIn.tsx';
 import { carriedReturnPath, withReturnPath } from './returnPath.ts';
 import type { SignInAnswer } from './secondFactor.ts';
 import type { SignedOutReason } from './session.ts';
@@ -105,6 +106,7 @@ export function SignInPage() {
         <ErrorNotice error={signIn.error} />
         <SubmitButton busy={signIn.isPending} label={t('account.signIn.submit')} busyLabel={t('account.signIn.busy')} />
       </form>
+      <PasskeySignIn />
       <p className="account-switch">
         {t('account.signIn.noAccount')}{' '}
         <Link to={withReturnPath(accountRoutes.signUp, next)}>{t('account.signIn.createAccount')}</Link>

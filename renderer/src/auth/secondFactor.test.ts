@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readAccountState } from './accountRoutes.ts';
-import { parseChallenge, secondFactorCodeSchema } from './secondFactor.ts';
-
-const messages = { totp: 'Enter the 6-digit code from your authenticator app.', backupCode: 'Enter a backup code.' };
+import { codeInput, methodsDefaultFirst, parseChallenge, secondFactorCodeSchema } from './secondFactor.ts';
 
 describe('parseChallenge', () => {
   it('reads the challenge the sign-in screen passed on', () => {
@@ -36,14 +34,32 @@ describe('parseChallenge', () => {
 
 describe('secondFactorCodeSchema', () => {
   it('takes six digits by email or from an app (which shows them as "123 456")', () => {
-    expect(secondFactorCodeSchema('email', messages).parse(' 123456 ')).toBe('123456');
-    expect(secondFactorCodeSchema('totp', messages).parse('123 456')).toBe('123456');
-    expect(secondFactorCodeSchema('totp', messages).safeParse('12345').error?.issues[0]?.message).toBe(messages.totp);
+    expect(secondFactorCodeSchema('email').parse(' 123456 ')).toBe('123456');
+    expect(secondFactorCodeSchema('totp').parse('123 456')).toBe('123456');
+    expect(secondFactorCodeSchema('totp').safeParse('12345').error?.issues[0]?.message).toBe(
+      'Enter the 6-digit code from your authenticator app.',
+    );
   });
 
-  it('leaves the format of backup codes to the server, but not an empty one', () => {
-    expect(secondFactorCodeSchema('backup_code', messages).parse('abcd-2345')).toBe('abcd-2345');
-    expect(secondFactorCodeSchema('backup_code', messages).safeParse('  ').success).toBe(false);
+  it('normalises backup codes as the server does, and refuses what cannot be one', () => {
+    expect(secondFactorCodeSchema('backup_code').parse('ABCD 2345')).toBe('abcd-2345');
+    expect(secondFactorCodeSchema('backup_code').safeParse('  ').success).toBe(false);
+  });
+});
+
+describe('methodsDefaultFirst', () => {
+  it('puts the default first and keeps the rest in the server order', () => {
+    expect(methodsDefaultFirst({ methods: ['totp', 'email', 'backup_code'], defaultMethod: 'backup_code' })).toEqual([
+      'backup_code',
+      'totp',
+      'email',
+    ]);
+  });
+});
+
+describe('codeInput', () => {
+  it('builds the discriminated input the server takes', () => {
+    expect(codeInput('totp', '123456')).toEqual({ method: 'totp', code: '123456' });
   });
 });
 
