@@ -20,6 +20,7 @@ export const securityEventKinds = [
   'mfa_failed',
   'totp_replay_rejected',
   'rate_limited',
+  'password_check_failed',
   'security_log_exported',
   'role_changed',
 ] as const;

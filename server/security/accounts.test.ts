@@ -248,6 +248,27 @@ describe('passwords', () => {
   });
 });
 
+describe('re-entering the password while signed in', () => {
+  it('limits wrong current passwords, so a stolen session cannot guess the password', async () => {
+    const { password, tokens } = await newVerifiedUser();
+    const api = client(tokens.accessToken);
+    for (let i = 0; i < 10; i++) {
+      expect(
+        await appCodeOf(
+          api.auth.changePassword.mutate({ currentPassword: `guess number ${i}`, newPassword: 'new long password!' }),
+        ),
+      ).toBe('VALIDATION_FAILED');
+    }
+    // The 11th try within the hour is refused, even with the right password; the log shows the guesses.
+    expect(
+      await appCodeOf(api.auth.changePassword.mutate({ currentPassword: password, newPassword: 'new long password!' })),
+    ).toBe('RATE_LIMITED');
+    expect(await appCodeOf(api.mfa.totp.begin.mutate({ currentPassword: password }))).toBe('RATE_LIMITED');
+    const kinds = (await api.security.events.query({ limit: 20 })).map((e) => e.kind);
+    expect(kinds.filter((k) => k === 'password_check_failed')).toHaveLength(10);
+  });
+});
+
 describe('security log', () => {
   it('shows users their own events and cannot be edited or deleted', async () => {
     const { tokens } = await newVerifiedUser();

@@ -173,6 +173,46 @@ export async function resendVerification(deps: AccountsDeps, email: string): Pro
   await issueEmailCode(deps, user, 'verify_email');
 }
 
+/** Wrong current passwords a signed-in user may enter per rolling hour (re-authentication, ASVS 2.2.1). */
+export const MAX_PASSWORD_RECHECK_FAILURES_PER_HOUR = 10;
+
+/**
+ * Checks the current password of a signed-in user (password change, setting
+ * up two-step verification). Wrong answers are logged and limited, so a
+ * stolen session cannot be used to guess the password.
+ */
+export async function recheckPassword(
+  deps: AccountsDeps,
+  session: { userId: string; sessionId: string },
+  storedHash: string | null,
+  password: string,
+  client: { ip: string | null },
+): Promise<boolean> {
+  const now = (deps.now ?? Date.now)();
+  const recent = await deps.db
+    .selectFrom('security_events')
+    .select((eb) => eb.fn.countAll<number>().as('failures'))
+    .where('user_id', '=', session.userId)
+    .where('kind', '=', 'password_check_failed')
+    .where('at', '>', now - 3_600_000)
+    .executeTakeFirstOrThrow();
+  if (Number(recent.failures) >= MAX_PASSWORD_RECHECK_FAILURES_PER_HOUR) {
+    throw new AppError('RATE_LIMITED', {
+      message: 'Too many wrong passwords. Wait an hour, or sign out and reset your password.',
+      details: { retryAfterSeconds: 3600 },
+    });
+  }
+  if (await deps.hasher.verify(storedHash, password)) return true;
+  await recordSecurityEvent(deps.db, {
+    userId: session.userId,
+    kind: 'password_check_failed',
+    ip: client.ip,
+    sessionId: session.sessionId,
+    at: now,
+  });
+  return false;
+}
+
 export async function changePassword(
   deps: AccountsDeps,
   session: { userId: string; sessionId: string },
@@ -184,7 +224,7 @@ export async function changePassword(
     .select(['password_hash'])
     .where('id', '=', session.userId)
     .executeTakeFirstOrThrow();
-  if (!(await deps.hasher.verify(user.password_hash, input.currentPassword))) {
+  if (!(await recheckPassword(deps, session, user.password_hash, input.currentPassword, client))) {
     throw new AppError('VALIDATION_FAILED', {
       message: 'Your current password is not right.',
       fieldErrors: { currentPassword: ['Your current password is not right.'] },

@@ -27,7 +27,7 @@ import {
   type TotpEnrollment,
 } from '../../shared/mfa.ts';
 import type { Session } from '../context.ts';
-import { consumeEmailCode, issueEmailCode, type AccountsDeps } from './accounts.ts';
+import { consumeEmailCode, issueEmailCode, recheckPassword, type AccountsDeps } from './accounts.ts';
 import { backupCodeSummary, consumeBackupCode, deleteBackupCodes, issueBackupCodes } from './backup-codes.ts';
 import { recordSecurityEvent } from './events.ts';
 import { revokeSessions } from './sessions.ts';
@@ -253,7 +253,10 @@ export async function beginTotp(
     if (user.password_hash === null) throw new AppError('STEP_UP_REQUIRED');
     const message =
       input.currentPassword === undefined ? 'Enter your password to continue.' : 'That password is not right.';
-    if (input.currentPassword === undefined || !(await deps.hasher.verify(user.password_hash, input.currentPassword))) {
+    if (
+      input.currentPassword === undefined ||
+      !(await recheckPassword(deps, session, user.password_hash, input.currentPassword, { ip: null }))
+    ) {
       throw new AppError('VALIDATION_FAILED', { message, fieldErrors: { currentPassword: [message] } });
     }
   }
