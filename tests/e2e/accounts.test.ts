@@ -341,19 +341,23 @@ describe('accounts in Chromium', () => {
     await saveWholeScreen(page, 'accounts-security-after');
     expect(laptop.errors).toEqual([]);
 
-    // The phone still shows its old list; trying to sign the laptop out is refused, and the phone is signed out.
-    await expectRefusals(phone, [401, 401], async () => {
-      await phoneDevices.getByRole('button', { name: 'Sign out all other devices' }).click();
-      await phone.page
-        .getByRole('dialog', { name: 'Sign out all other devices?' })
-        .getByRole('button', { name: 'Sign out other devices' })
-        .click();
-      await expect.poll(() => path(phone.page), { timeout: 15_000 }).toBe('/sign-in?next=%2Fsecurity');
-    });
+    // The server closes the phone's live connection at once, so the phone learns it was signed out without
+    // doing anything; at the latest its next call is refused. Either way it lands on the sign-in screen, and
+    // the only console errors are Chromium's notes of those refusals (how many depends on the timing).
+    const before = phone.errors.length;
+    await expect.poll(() => path(phone.page), { timeout: 15_000 }).toBe('/sign-in?next=%2Fsecurity');
     await expect.poll(() => heading(phone.page)).toBe('Sign in');
     await expect
       .poll(() => phone.page.locator('main').textContent())
       .toContain('You have been signed out. Please sign in again.');
+    // Calls still in flight when the session ended are refused too; let them settle before counting.
+    for (let seen = -1; seen !== phone.errors.length;) {
+      seen = phone.errors.length;
+      await phone.page.waitForTimeout(500);
+    }
+    for (const refusal of phone.errors.splice(before)) {
+      expect(refusal).toMatch(/^Failed to load resource: the server responded with a status of 401\b/);
+    }
     await saveScreenshot(phone.page, 'accounts-signed-out-remotely');
     expect(phone.errors).toEqual([]);
 
