@@ -59,7 +59,8 @@ async function endSessions(
     ip: ctx.client.ip,
     sessionId: ctx.session.sessionId,
   });
-  ctx.deps.liveSockets.closeSessions(ids, reason === 'signed_out' ? 'Signed out' : 'Signed out from another device');
+  // Signing out here: the client reopens its own socket without the token. Anyone else's socket is closed now.
+  if (reason !== 'signed_out') ctx.deps.liveSockets.closeSessions(ids, 'Signed out from another device');
   return ids.length;
 }
 

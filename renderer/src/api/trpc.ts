@@ -19,6 +19,9 @@ import type { ApiEndpoints } from './endpoints.ts';
 export const { TRPCProvider, useTRPC, useTRPCClient } = createTRPCContext<AppRouter>();
 
 export type WebSocketClient = ReturnType<typeof createWSClient>;
+
+/** The close code the server uses when the session behind a socket has ended. */
+export const SESSION_ENDED_CLOSE_CODE = 4401;
 export type ApiClient = TRPCClient<AppRouter>;
 
 export interface ApiClients {
@@ -36,6 +39,8 @@ export interface ApiClients {
 /** What the clients need of the signed-in session (AuthSession provides it). */
 export interface ApiSession extends SessionForLink {
   sessionId(): string | null;
+  /** The server ended the session (it closed the socket with SESSION_ENDED). */
+  signedOut(reason: { kind: 'ended'; message: string | null }): void;
   /** Resolves once start-up knows whether anyone is signed in. */
   settled(): Promise<void>;
 }
@@ -75,6 +80,13 @@ export function createApiClients(endpoints: ApiEndpoints, session: ApiSession): 
     retryDelayMs: reconnectDelayMs,
     // Notices a dead socket (sleep, network change) long before TCP would.
     keepAlive: { enabled: true, intervalMs: 20_000, pongTimeoutMs: 5_000 },
+    // The server closes a signed-out session's socket with 4401 (server/security/live-sockets.ts):
+    // end the session here at once, before anything else is sent with its dead token.
+    onClose: (cause) => {
+      if (cause?.code === SESSION_ENDED_CLOSE_CODE && socketSession !== null && socketSession === session.sessionId()) {
+        session.signedOut({ kind: 'ended', message: 'You have been signed out. Please sign in again.' });
+      }
+    },
     // Read each time a socket opens, so a reconnect always presents the current token. The first
     // socket waits (its calls queued) while the session is restored, rather than reopen straight after.
     connectionParams: async () => {
