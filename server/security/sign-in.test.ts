@@ -6,10 +6,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
-import superjson from 'superjson';
+import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../tests/support/server.ts';
+import { apiClient, mailTo, mailedCode as mailedCodeFrom } from '../../tests/support/api.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../../tests/support/smtp.ts';
 import type { AppRouter } from '../router.ts';
 
@@ -28,9 +28,7 @@ beforeAll(async () => {
   const lists = mkdtempSync(join(tmpdir(), 'megilance-lists-'));
   writeFileSync(join(lists, 'block.txt'), `# known attackers\n${BLOCKED}\n198.51.100.0/24\n`);
   env = {
-    MAIL_SMTP_HOST: smtp.host,
-    MAIL_SMTP_PORT: String(smtp.port),
-    MAIL_SMTP_SECURITY: 'none',
+    ...mailTo(smtp),
     MEGILANCE_TRUST_PROXY: '127.0.0.1,::1',
     RISK_IP_BLOCKLIST_FILES: join(lists, 'block.txt'),
   };
@@ -41,22 +39,8 @@ afterAll(async () => {
   await smtp.close();
 });
 
-function client(from: string, userAgent = CHROME, url = server.url) {
-  return createTRPCClient<AppRouter>({
-    links: [
-      httpLink({
-        url: `${url}/trpc`,
-        transformer: superjson,
-        headers: () => ({ 'x-megilance-client': 'desktop', 'user-agent': userAgent, 'x-forwarded-for': from }),
-      }),
-    ],
-  });
-}
-
-async function mailedCode(email: string, subject: RegExp): Promise<string> {
-  const mail = await smtp.waitForMessage((m) => m.to.includes(email) && subject.test(m.subject), 5_000);
-  return /\b(\d{6})\b/.exec(mail.text ?? '')![1]!;
-}
+const client = (from: string, userAgent = CHROME) => apiClient(server.url, { from, userAgent });
+const mailedCode = (email: string, subject: RegExp) => mailedCodeFrom(smtp, email, subject);
 
 let counter = 0;
 /** A verified account whose first (known) device is Chrome on Linux in `from`. */
@@ -120,15 +104,9 @@ describe('risk-based sign-in', () => {
       ).data?.appCode,
     ).toBe('UNAUTHENTICATED');
 
-    const events = await createTRPCClient<AppRouter>({
-      links: [
-        httpLink({
-          url: `${server.url}/trpc`,
-          transformer: superjson,
-          headers: { authorization: `Bearer ${tokens.accessToken}` },
-        }),
-      ],
-    }).security.events.query({ limit: 10 });
+    const events = await apiClient(server.url, { accessToken: tokens.accessToken }).security.events.query({
+      limit: 10,
+    });
     expect(events.slice(0, 5).map((e) => e.kind)).toEqual([
       'signed_in',
       'new_device',

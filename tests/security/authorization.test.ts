@@ -5,11 +5,10 @@
  * anonymously (refused), and every procedure that touches a user's data is
  * called as another user (refused, or answers with nothing of the first).
  */
-import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
 import { generate } from 'otplib';
-import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appRouter, type AppRouter } from '../../server/router.ts';
+import { appRouter } from '../../server/router.ts';
+import { apiClient, mailTo, mailedCode, refusalOf } from '../support/api.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 
@@ -217,37 +216,14 @@ let server: TestServer;
 let alice: Person;
 let bob: Person;
 
-function clientFor(accessToken?: string) {
-  return createTRPCClient<AppRouter>({
-    links: [
-      httpLink({
-        url: `${server.url}/trpc`,
-        transformer: superjson,
-        headers: () => ({
-          'x-megilance-client': 'desktop',
-          ...(accessToken === undefined ? {} : { authorization: `Bearer ${accessToken}` }),
-        }),
-      }),
-    ],
-  });
-}
-
-async function refusal(promise: Promise<unknown>): Promise<string | null> {
-  try {
-    await promise;
-    return null;
-  } catch (error) {
-    if (error instanceof TRPCClientError) return String((error.data as { appCode?: string } | undefined)?.appCode);
-    throw error;
-  }
-}
+const clientFor = (accessToken?: string) => apiClient(server.url, { accessToken });
+const refusal = refusalOf;
 
 async function person(name: string): Promise<Person> {
   const email = `${name}-${Date.now()}@example.com`;
   const password = `${name} has a long password`;
   await clientFor().auth.signUp.mutate({ email, password, displayName: name });
-  const mail = await smtp.waitForMessage((m) => m.to.includes(email), 5_000);
-  const code = /\b(\d{6})\b/.exec(mail.text ?? '')![1]!;
+  const code = await mailedCode(smtp, email, /Confirm your email/);
   const tokens = await clientFor().auth.verifyEmail.mutate({ email, code });
   return {
     email,
@@ -260,11 +236,7 @@ async function person(name: string): Promise<Person> {
 
 beforeAll(async () => {
   smtp = await startTestSmtpServer();
-  server = await startTestServer({
-    MAIL_SMTP_HOST: smtp.host,
-    MAIL_SMTP_PORT: String(smtp.port),
-    MAIL_SMTP_SECURITY: 'none',
-  });
+  server = await startTestServer(mailTo(smtp));
   alice = await person('alice');
   bob = await person('bob');
 });
