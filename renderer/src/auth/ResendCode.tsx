@@ -1,3 +1,4 @@
+import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ErrorNotice } from '../errors/ErrorNotice.tsx';
 import { useNow } from '../settings/useNow.ts';
@@ -48,5 +49,58 @@ export function ResendCode({
       </div>
       <ErrorNotice error={error} />
     </div>
+  );
+}
+
+/** A mutation that mails a new code to an address (verification, password reset). */
+export interface EmailCodeMutation {
+  mutate(input: { email: string }, options: { onSuccess: () => void }): void;
+  isPending: boolean;
+  error: unknown;
+}
+
+/**
+ * `ResendCode` for screens where the user types their address: sends to the
+ * address in the form (or focuses the empty field) and says where it went.
+ */
+export function ResendCodeToEmail({
+  email,
+  emailFieldId,
+  initialSentAt,
+  mutation,
+  sentMessage,
+}: {
+  /** The address as typed. */
+  email: string;
+  emailFieldId: string;
+  initialSentAt: number | null;
+  mutation: EmailCodeMutation;
+  sentMessage: (email: string) => string;
+}) {
+  const [sentAt, setSentAt] = useState<number | null>(initialSentAt);
+  const [resentTo, setResentTo] = useState<string | null>(null);
+  return (
+    <ResendCode
+      sentAt={sentAt}
+      busy={mutation.isPending}
+      error={mutation.error}
+      sentMessage={resentTo === null ? null : sentMessage(resentTo)}
+      onResend={() => {
+        const to = email.trim();
+        if (to === '') {
+          document.getElementById(emailFieldId)?.focus();
+          return;
+        }
+        mutation.mutate(
+          { email: to },
+          {
+            onSuccess: () => {
+              setSentAt(Date.now());
+              setResentTo(to);
+            },
+          },
+        );
+      }}
+    />
   );
 }

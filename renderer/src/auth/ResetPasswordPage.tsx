@@ -1,5 +1,4 @@
 import { useMutation } from '@tanstack/react-query';
-import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useLocation, useNavigate } from 'react-router';
 import { PASSWORD_MIN_LENGTH, resetPasswordInput } from '../../../shared/accounts.ts';
@@ -9,7 +8,7 @@ import { SubmitButton, TextField } from '../forms/fields.tsx';
 import { useAccountForm } from '../forms/useAccountForm.ts';
 import { accountRoutes, readAccountState, type AccountScreenState } from './accountRoutes.ts';
 import { AccountPage } from './AuthLayout.tsx';
-import { ResendCode } from './ResendCode.tsx';
+import { ResendCodeToEmail } from './ResendCode.tsx';
 import { carriedReturnPath, withReturnPath } from './returnPath.ts';
 
 /** The mailed code and a new password. Success ends every session, so the user signs in afresh. */
@@ -23,8 +22,6 @@ export function ResetPasswordPage() {
   const knownEmail = arrived.email ?? null;
   const reset = useMutation(trpc.auth.resetPassword.mutationOptions());
   const resend = useMutation(trpc.auth.requestPasswordReset.mutationOptions());
-  const [sentAt, setSentAt] = useState<number | null>(arrived.codeSentAt ?? null);
-  const [resentTo, setResentTo] = useState<string | null>(null);
   const form = useAccountForm({
     formId: 'reset-password',
     schema: resetPasswordInput,
@@ -99,27 +96,12 @@ export function ResetPasswordPage() {
           busyLabel={t('account.resetPassword.busy')}
         />
       </form>
-      <ResendCode
-        sentAt={sentAt}
-        busy={resend.isPending}
-        error={resend.error}
-        sentMessage={resentTo === null ? null : t('account.resetPassword.resent', { email: resentTo })}
-        onResend={() => {
-          const email = form.values.email.trim();
-          if (email === '') {
-            document.getElementById(form.fieldId('email'))?.focus();
-            return;
-          }
-          resend.mutate(
-            { email },
-            {
-              onSuccess: () => {
-                setSentAt(Date.now());
-                setResentTo(email);
-              },
-            },
-          );
-        }}
+      <ResendCodeToEmail
+        email={form.values.email}
+        emailFieldId={form.fieldId('email')}
+        initialSentAt={arrived.codeSentAt ?? null}
+        mutation={resend}
+        sentMessage={(email) => t('account.resetPassword.resent', { email })}
       />
       <p className="account-switch">
         <Link

@@ -1,5 +1,4 @@
 import { useMutation } from '@tanstack/react-query';
-import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useLocation } from 'react-router';
 import { verifyEmailInput } from '../../../shared/accounts.ts';
@@ -12,7 +11,7 @@ import { useAuthSession } from './AuthContext.tsx';
 import { AccountPage } from './AuthLayout.tsx';
 import { browserDevice } from './device.ts';
 import { grantOf } from './grant.ts';
-import { ResendCode } from './ResendCode.tsx';
+import { ResendCodeToEmail } from './ResendCode.tsx';
 import { carriedReturnPath, withReturnPath } from './returnPath.ts';
 
 /** Code entry after sign-up (or a sign-in with an unconfirmed address); success signs the user in here. */
@@ -27,8 +26,6 @@ export function VerifyEmailPage() {
   const knownEmail = arrived.email ?? null;
   const verify = useMutation(trpc.auth.verifyEmail.mutationOptions());
   const resend = useMutation(trpc.auth.resendVerification.mutationOptions());
-  const [sentAt, setSentAt] = useState<number | null>(arrived.codeSentAt ?? null);
-  const [resentTo, setResentTo] = useState<string | null>(null);
   const form = useAccountForm({
     formId: 'verify-email',
     schema: verifyEmailInput,
@@ -86,27 +83,12 @@ export function VerifyEmailPage() {
           busyLabel={t('account.verifyEmail.busy')}
         />
       </form>
-      <ResendCode
-        sentAt={sentAt}
-        busy={resend.isPending}
-        error={resend.error}
-        sentMessage={resentTo === null ? null : t('account.verifyEmail.resent', { email: resentTo })}
-        onResend={() => {
-          const email = form.values.email.trim();
-          if (email === '') {
-            document.getElementById(form.fieldId('email'))?.focus();
-            return;
-          }
-          resend.mutate(
-            { email },
-            {
-              onSuccess: () => {
-                setSentAt(Date.now());
-                setResentTo(email);
-              },
-            },
-          );
-        }}
+      <ResendCodeToEmail
+        email={form.values.email}
+        emailFieldId={form.fieldId('email')}
+        initialSentAt={arrived.codeSentAt ?? null}
+        mutation={resend}
+        sentMessage={(email) => t('account.verifyEmail.resent', { email })}
       />
       <p className="account-switch">
         <Link to={withReturnPath(accountRoutes.signIn, next)} state={{ email: form.values.email.trim() }}>
