@@ -65,8 +65,13 @@ apt_install() {
     die "apt-get could not install: ${missing[*]}"
 }
 
-# Real Chromium for end-to-end tests (and the browser fallback of `start`).
-TEST_PACKAGES=(chromium fonts-liberation)
+# Needed to install the npm dependencies: keytar (the desktop app's OS
+# keychain access) compiles against libsecret.
+BUILD_PACKAGES=(libsecret-1-dev)
+# Real Chromium for end-to-end tests (and the browser fallback of `start`);
+# a real Secret Service (gnome-keyring on a private D-Bus) for the keychain
+# tests; 7-Zip for the packaging check's tar.gz.
+TEST_PACKAGES=(chromium fonts-liberation gnome-keyring dbus libsecret-tools p7zip-full)
 
 # --- npm dependencies --------------------------------------------------------
 ensure_modules() {
@@ -83,16 +88,17 @@ ensure_modules() {
 ensure_node
 case "$COMMAND" in
   setup)
-    apt_install "${TEST_PACKAGES[@]}"
+    apt_install "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
     ensure_modules
     say "Set-up complete. Node $(node -v) at $(command -v node)."
     ;;
   start)
+    apt_install "${BUILD_PACKAGES[@]}"
     ensure_modules
     exec node "$ROOT/build/start.ts" "$@"
     ;;
   verify)
-    apt_install "${TEST_PACKAGES[@]}"
+    apt_install "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
     ensure_modules
     exec node "$ROOT/build/verify.ts" "$@"
     ;;
