@@ -56,6 +56,27 @@ describe('server configuration', () => {
     );
   });
 
+  it('sends texts through Twilio when configured, to the dev outbox in development, and nowhere in production', () => {
+    const sid = `AC${'0'.repeat(32)}`;
+    const twilio = parseConfig({
+      SMS_TWILIO_ACCOUNT_SID: sid,
+      SMS_TWILIO_AUTH_TOKEN: 'token',
+      SMS_TWILIO_FROM: '+15005550006',
+    }).sms.transport;
+    expect(twilio).toMatchObject({ kind: 'twilio', twilio: { accountSid: sid, sender: { from: '+15005550006' } } });
+    expect(parseConfig({}).sms.transport.kind).toBe('outbox');
+    expect(parseConfig({ SMS_DEV_OUTBOX: 'false' }).sms.transport.kind).toBe('off');
+    const production = { NODE_ENV: 'production', MEGILANCE_PUBLIC_URL: 'https://megilance.example.com' };
+    expect(parseConfig(production).sms.transport.kind).toBe('off');
+    expect(problemsOf({ ...production, SMS_DEV_OUTBOX: 'true' }).map((p) => p.variable)).toEqual(['SMS_DEV_OUTBOX']);
+    // Half a Twilio set-up names what is missing instead of quietly turning SMS off.
+    expect(problemsOf({ SMS_TWILIO_ACCOUNT_SID: sid }).map((p) => p.variable)).toEqual([
+      'SMS_TWILIO_AUTH_TOKEN',
+      'SMS_TWILIO_FROM',
+    ]);
+    expect(problemsOf({ SMS_TWILIO_ACCOUNT_SID: 'nope' })[0]?.problem).toMatch(/AC followed by 32 hex digits/);
+  });
+
   it('reads .env, with the real environment taking precedence', () => {
     const dir = mkdtempSync(join(tmpdir(), 'megilance-env-'));
     writeFileSync(join(dir, '.env'), 'MEGILANCE_PORT=9911\nLOG_LEVEL=debug\n');

@@ -8,6 +8,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import type { OutboxTransportOptions, SmtpTransportOptions } from './delivery/mail.ts';
+import type { SmsRateLimit, TwilioOptions } from './delivery/sms.ts';
 import { riskPolicySchema, type RiskPolicy } from './risk/engine.ts';
 import { z } from 'zod';
 
@@ -126,6 +127,32 @@ export const configSchema = z.object({
     .int('must be a whole number')
     .min(1, 'must be at least 1')
     .default(500),
+  SMS_TWILIO_ACCOUNT_SID: z
+    .string()
+    .trim()
+    .regex(/^AC[0-9a-fA-F]{32}$/, 'must be a Twilio account SID: AC followed by 32 hex digits')
+    .optional(),
+  SMS_TWILIO_AUTH_TOKEN: z.string().trim().min(1).optional(),
+  SMS_TWILIO_FROM: z
+    .string()
+    .trim()
+    .regex(/^\+[1-9]\d{6,14}$/, 'must be a phone number in E.164 form, e.g. +14155550100')
+    .optional(),
+  SMS_TWILIO_MESSAGING_SERVICE_SID: z
+    .string()
+    .trim()
+    .regex(/^MG[0-9a-fA-F]{32}$/, 'must be a Messaging Service SID: MG followed by 32 hex digits')
+    .optional(),
+  SMS_TWILIO_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  SMS_TWILIO_TIMEOUT_MS: z.coerce
+    .number({ error: 'must be a number of milliseconds' })
+    .int('must be a whole number of milliseconds')
+    .min(100, 'must be at least 100')
+    .max(120_000, 'must be at most 120000')
+    .default(10_000),
+  SMS_DEV_OUTBOX: booleanFromEnv.optional(),
+  SMS_MAX_PER_HOUR: count(1, 1000, 5),
+  SMS_MIN_INTERVAL_SECONDS: count(0, 3600, 30),
   RISK_IP_BLOCKLIST_FILES: fileList,
   RISK_IP_ANONYMIZER_FILES: fileList,
   RISK_IP_ALLOWLIST_FILES: fileList,
@@ -203,6 +230,17 @@ export interface ServerConfig {
   slowQueryMs: number;
   security: SecurityConfig;
   mail: MailConfig;
+  sms: SmsConfig;
+}
+
+/**
+ * How text messages leave: Twilio when it is configured; otherwise, outside
+ * production, the dev outbox (next to the mail outbox, so the one outbox page
+ * and CLI show both); otherwise SMS is off and the method is unavailable.
+ */
+export interface SmsConfig {
+  transport: { kind: 'twilio'; twilio: TwilioOptions } | { kind: 'outbox'; dir: string } | { kind: 'off' };
+  rateLimit: SmsRateLimit;
 }
 
 export interface MailConfig {
@@ -278,6 +316,7 @@ export function parseConfig(env: Record<string, string | undefined>): ServerConf
   }
   const dataDir = resolve(raw.MEGILANCE_DATA_DIR ?? defaultDataDir());
   const mail = mailConfig(raw, dataDir);
+  const sms = smsConfig(raw, mail, dataDir);
   let database: DatabaseTarget;
   if (raw.DATABASE_URL === undefined) {
     database = { engine: 'sqlite', file: join(dataDir, 'megilance.sqlite') };
@@ -305,6 +344,7 @@ export function parseConfig(env: Record<string, string | undefined>): ServerConf
     shutdownGraceMs: raw.SHUTDOWN_GRACE_MS,
     slowQueryMs: raw.SLOW_QUERY_MS,
     mail,
+    sms,
     security: {
       accessTokenTtlMs: raw.ACCESS_TOKEN_TTL_MINUTES * 60_000,
       sessionIdleTtlMs: raw.SESSION_IDLE_TTL_MINUTES * 60_000,
@@ -403,6 +443,55 @@ function mailConfig(raw: RawConfig, dataDir: string): MailConfig {
       ...(ca === undefined ? {} : { ca }),
     },
   };
+}
+
+function smsConfig(raw: RawConfig, mail: MailConfig, dataDir: string): SmsConfig {
+  const rateLimit = { maxPerHour: raw.SMS_MAX_PER_HOUR, minIntervalSeconds: raw.SMS_MIN_INTERVAL_SECONDS };
+  const twilioVariables = [
+    'SMS_TWILIO_ACCOUNT_SID',
+    'SMS_TWILIO_AUTH_TOKEN',
+    'SMS_TWILIO_FROM',
+    'SMS_TWILIO_MESSAGING_SERVICE_SID',
+  ] as const;
+  if (twilioVariables.some((name) => raw[name] !== undefined)) {
+    const problems: { variable: string; problem: string }[] = [];
+    for (const name of ['SMS_TWILIO_ACCOUNT_SID', 'SMS_TWILIO_AUTH_TOKEN'] as const) {
+      if (raw[name] === undefined)
+        problems.push({ variable: name, problem: 'is required when SMS goes through Twilio' });
+    }
+    if ((raw.SMS_TWILIO_FROM === undefined) === (raw.SMS_TWILIO_MESSAGING_SERVICE_SID === undefined)) {
+      problems.push({
+        variable: 'SMS_TWILIO_FROM',
+        problem: 'set exactly one of SMS_TWILIO_FROM and SMS_TWILIO_MESSAGING_SERVICE_SID (who the texts come from)',
+      });
+    }
+    if (problems.length > 0) throw new ConfigError(problems);
+    return {
+      transport: {
+        kind: 'twilio',
+        twilio: {
+          accountSid: raw.SMS_TWILIO_ACCOUNT_SID!,
+          authToken: raw.SMS_TWILIO_AUTH_TOKEN!,
+          sender:
+            raw.SMS_TWILIO_FROM === undefined
+              ? { messagingServiceSid: raw.SMS_TWILIO_MESSAGING_SERVICE_SID! }
+              : { from: raw.SMS_TWILIO_FROM },
+          timeoutMs: raw.SMS_TWILIO_TIMEOUT_MS,
+          ...(raw.SMS_TWILIO_BASE_URL === undefined ? {} : { baseUrl: raw.SMS_TWILIO_BASE_URL }),
+        },
+      },
+      rateLimit,
+    };
+  }
+  if (raw.SMS_DEV_OUTBOX === true && raw.NODE_ENV === 'production') {
+    throw new ConfigError([
+      { variable: 'SMS_DEV_OUTBOX', problem: 'cannot be used in production: configure Twilio (SMS_TWILIO_*)' },
+    ]);
+  }
+  const outbox = raw.SMS_DEV_OUTBOX ?? raw.NODE_ENV !== 'production';
+  if (!outbox) return { transport: { kind: 'off' }, rateLimit };
+  const dir = mail.transport.kind === 'outbox' ? mail.transport.dir : resolve(dataDir, 'mail-outbox');
+  return { transport: { kind: 'outbox', dir }, rateLimit };
 }
 
 /** Reads `.env` from the working directory when present (real env wins), then parses. */

@@ -11,6 +11,7 @@ import type { DatabaseEngine } from './db/migrations/index.ts';
 import type { Database } from './db/schema.ts';
 import type { ServerLifecycle } from './lifecycle.ts';
 import type { Mailer } from './delivery/mail.ts';
+import type { SmsSender } from './delivery/sms.ts';
 import type { GeoLocation } from './risk/geo.ts';
 import type { ReputationLists } from './risk/ip-reputation.ts';
 import type { LiveSockets } from './security/live-sockets.ts';
@@ -48,6 +49,8 @@ export interface ServerDeps {
   lifecycle: ServerLifecycle;
   passwordHasher: PasswordHasher;
   mailer: Mailer;
+  /** Text messages: Twilio, the dev outbox, or off (`availability()` says which). */
+  sms: SmsSender;
   /** IP block/anonymizer/allow lists, loaded at start-up from RISK_IP_*_FILES. */
   riskLists: ReputationLists;
   /** Offline geo-IP, or nothing when RISK_GEOIP is off. */

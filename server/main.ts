@@ -12,7 +12,8 @@ import { openDatabase, type DatabaseHandle } from './db/connect.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { ServerLifecycle } from './lifecycle.ts';
 import { createLogger } from './logger.ts';
-import { createMailer } from './delivery/mail.ts';
+import { createMailer, MailOutbox } from './delivery/mail.ts';
+import { createSmsSender } from './delivery/sms.ts';
 import { lookupGeo, preloadGeoIp } from './risk/geo.ts';
 import { loadReputationLists } from './risk/ip-reputation.ts';
 import { LiveSockets } from './security/live-sockets.ts';
@@ -55,6 +56,13 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       lifecycle,
       passwordHasher: createPasswordHasher(config.security.argon2),
       mailer: createMailer({ ...config.mail, logger }),
+      sms: createSmsSender({
+        twilio: config.sms.transport.kind === 'twilio' ? config.sms.transport.twilio : null,
+        outbox: config.sms.transport.kind === 'outbox' ? new MailOutbox(config.sms.transport.dir) : null,
+        db: database.db,
+        logger,
+        rateLimit: config.sms.rateLimit,
+      }),
       riskLists: loadReputationLists(config.security.risk.lists),
       locate: config.security.risk.geoIp ? lookupGeo : () => null,
       liveSockets: new LiveSockets(),

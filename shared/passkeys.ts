@@ -99,6 +99,14 @@ export const passkeyAssertionInput = z.object({
   response: authenticationResponseSchema,
 });
 export const passkeySignInInput = passkeyAssertionInput.extend({ device: clientDeviceSchema });
+/** `passkeys.secondStepOptions`: the open sign-in challenge (from `auth.signIn`) a passkey should finish. */
+export const passkeySecondStepOptionsInput = z.object({ challengeId: challengeIdSchema });
+/** `passkeys.completeSignIn`: the sign-in challenge, and the passkey challenge the assertion answers. */
+export const passkeySecondStepInput = z.object({
+  challengeId: challengeIdSchema,
+  passkeyChallengeId: challengeIdSchema,
+  response: authenticationResponseSchema,
+});
 
 export type RegistrationResponseInput = z.output<typeof registrationResponseSchema>;
 export type AuthenticationResponseInput = z.output<typeof authenticationResponseSchema>;

@@ -23,7 +23,7 @@ export interface UsersTable {
   email_verified_at: number | null;
   status: Generated<'active' | 'disabled'>;
   /** The second factor a sign-in offers first; null means the strongest the user has. */
-  mfa_default_method: 'totp' | 'email' | 'backup_code' | null;
+  mfa_default_method: 'passkey' | 'totp' | 'sms' | 'email' | 'backup_code' | null;
   role: Generated<'member' | 'admin'>;
 }
 
@@ -56,7 +56,8 @@ export interface RefreshTokensTable {
 export interface EmailCodesTable {
   id: string;
   user_id: string;
-  purpose: 'verify_email' | 'reset_password' | 'sign_in' | 'step_up';
+  /** `sms_*`: codes texted to a phone (the table holds every one-time code, whatever carries it). */
+  purpose: 'verify_email' | 'reset_password' | 'sign_in' | 'step_up' | 'sms_enroll' | 'sms_sign_in' | 'sms_step_up';
   code_hash: string;
   created_at: number;
   expires_at: number;
@@ -120,6 +121,15 @@ export interface MfaTotpTable {
   last_used_step: number | null;
 }
 
+/** A user's mobile number for SMS codes; confirmed_at null while the texted code is awaited. */
+export interface MfaPhoneTable {
+  user_id: string;
+  /** E.164. */
+  number: string;
+  created_at: number;
+  confirmed_at: number | null;
+}
+
 /** One-time backup codes; a new batch replaces the old one. */
 export interface MfaBackupCodesTable {
   id: string;
@@ -144,6 +154,7 @@ export interface Database extends PasskeyTables {
   sign_in_challenges: SignInChallengesTable;
   mfa_totp: MfaTotpTable;
   mfa_backup_codes: MfaBackupCodesTable;
+  mfa_phone: MfaPhoneTable;
   idempotency_keys: IdempotencyKeysTable;
   server_events: ServerEventsTable;
 }

@@ -14,6 +14,7 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { AppError, type AppErrorCode, type AppErrorOptions } from '../../shared/errors.ts';
+import type { MailOutbox } from './mail.ts';
 
 export const TWILIO_DEFAULT_BASE_URL = 'https://api.twilio.com';
 /** Twilio refuses bodies longer than this (it splits them into at most 10 segments). */
@@ -58,8 +59,13 @@ export interface SmsRateLimit {
 export const DEFAULT_SMS_RATE_LIMIT: Readonly<SmsRateLimit> = { maxPerHour: 5, minIntervalSeconds: 30 };
 
 export interface SmsSenderOptions {
-  /** null = SMS is not configured on this server. */
+  /** null = Twilio is not configured on this server. */
   twilio: TwilioOptions | null;
+  /**
+   * Without Twilio: the dev outbox to keep texts in (development only; the
+   * config refuses it in production). Absent too = SMS is off.
+   */
+  outbox?: MailOutbox | null;
   /** Any Kysely whose database has the sms_rate_limits table (server/delivery/migration.ts). */
   db: Kysely<DeliveryTables>;
   logger: Logger;
@@ -70,6 +76,7 @@ export interface SmsSenderOptions {
 
 export type SmsAvailability =
   | { available: true; provider: 'twilio'; sender: 'number' | 'messaging-service' }
+  | { available: true; provider: 'outbox'; sender: 'dev-outbox' }
   | { available: false; reason: string };
 
 export interface OutgoingSms {
@@ -97,8 +104,12 @@ const UNCONFIGURED_REASON =
   '(SMS_TWILIO_ACCOUNT_SID, SMS_TWILIO_AUTH_TOKEN, and SMS_TWILIO_FROM or SMS_TWILIO_MESSAGING_SERVICE_SID).';
 
 /** Whether SMS can be sent with these options, and if not, why (operator-facing). */
-export function smsAvailability(twilio: TwilioOptions | null): SmsAvailability {
-  if (twilio === null) return { available: false, reason: UNCONFIGURED_REASON };
+export function smsAvailability(twilio: TwilioOptions | null, outbox: MailOutbox | null = null): SmsAvailability {
+  if (twilio === null) {
+    return outbox === null
+      ? { available: false, reason: UNCONFIGURED_REASON }
+      : { available: true, provider: 'outbox', sender: 'dev-outbox' };
+  }
   return { available: true, provider: 'twilio', sender: 'from' in twilio.sender ? 'number' : 'messaging-service' };
 }
 
@@ -152,11 +163,12 @@ export function createSmsSender(options: SmsSenderOptions): SmsSender {
   let lastPrunedAt = -Infinity;
 
   return {
-    availability: () => smsAvailability(options.twilio),
+    availability: () => smsAvailability(options.twilio, options.outbox ?? null),
 
     async send(message) {
       const twilio = options.twilio;
-      if (twilio === null) {
+      const outbox = options.outbox ?? null;
+      if (twilio === null && outbox === null) {
         throw new AppError('FEATURE_UNAVAILABLE', {
           message: 'Text messages are not set up on this server.',
           details: { channel: 'sms' },
@@ -178,6 +190,12 @@ export function createSmsSender(options: SmsSenderOptions): SmsSender {
         await limiter.prune(at).catch((err: unknown) => logger.warn({ err }, 'could not prune SMS rate-limit rows'));
       }
 
+      if (twilio === null) {
+        // Development: nothing leaves the machine; the text waits in the outbox (its body holds a code: never logged).
+        const stored = await outbox!.write('MegiLance SMS', { to, subject: 'Text message', text: body });
+        logger.info({ to: maskPhoneNumber(to), outboxId: stored.id }, 'SMS kept in the dev outbox');
+        return { sid: `outbox-${stored.id}`, status: 'stored', to };
+      }
       const outcome = await postMessage(twilio, to, body);
       if (outcome.ok) {
         logger.info(

@@ -10,6 +10,7 @@ import type { SignUpInput } from '../../shared/accounts.ts';
 import { AppError } from '../../shared/errors.ts';
 import type { SecurityConfig } from '../config.ts';
 import type { Database } from '../db/schema.ts';
+import type { SmsSender } from '../delivery/sms.ts';
 import { recordSecurityEvent } from './events.ts';
 import type { PasswordHasher } from './passwords.ts';
 import { hashSecret, newId, newSixDigitCode, secretsEqual } from './secrets.ts';
@@ -25,6 +26,8 @@ export interface AccountsDeps {
   config: SecurityConfig;
   hasher: PasswordHasher;
   mailer: AccountMailer;
+  /** Texts (SMS codes as a second factor); `availability()` says whether this server can send them. */
+  sms: SmsSender;
   logger: Logger;
   now?: () => number;
 }
@@ -44,19 +47,32 @@ const wrongCode = () =>
     fieldErrors: { code: ['That code is not right or has expired. Check the latest email or ask for a new code.'] },
   });
 
-export async function issueEmailCode(
-  deps: AccountsDeps,
-  user: { id: string; email: string; display_name: string },
-  purpose: EmailCodePurpose,
+/** Every one-time code: mailed (`EmailCodePurpose`) or texted (`sms_*`, see phone.ts). */
+export type OneTimeCodePurpose = EmailCodePurpose | 'sms_enroll' | 'sms_sign_in' | 'sms_step_up';
+
+export const SMS_CODE_TTL_MS = 10 * 60_000;
+
+/**
+ * Makes a six-digit code for a purpose, delivers it, then stores it hashed;
+ * it replaces the purpose's earlier code (only the newest is valid). Stored
+ * only once delivered, so a send that fails (rate limited, provider down)
+ * leaves the code the user already has working.
+ */
+async function issueOneTimeCode(
+  deps: Pick<AccountsDeps, 'db' | 'now'>,
+  userId: string,
+  purpose: OneTimeCodePurpose,
+  ttlMs: number,
+  deliver: (code: string) => Promise<void>,
 ): Promise<void> {
-  const now = (deps.now ?? Date.now)();
   const code = newSixDigitCode();
+  await deliver(code);
+  const now = (deps.now ?? Date.now)();
   await deps.db.transaction().execute(async (tx) => {
-    // Only the newest code of a purpose is valid.
     await tx
       .updateTable('email_codes')
       .set({ used_at: now })
-      .where('user_id', '=', user.id)
+      .where('user_id', '=', userId)
       .where('purpose', '=', purpose)
       .where('used_at', 'is', null)
       .execute();
@@ -64,15 +80,47 @@ export async function issueEmailCode(
       .insertInto('email_codes')
       .values({
         id: newId(),
-        user_id: user.id,
+        user_id: userId,
         purpose,
         code_hash: hashSecret(code),
         created_at: now,
-        expires_at: now + EMAIL_CODE_TTL_MS,
+        expires_at: now + ttlMs,
         used_at: null,
       })
       .execute();
   });
+}
+
+/** Texts a code to a phone (E.164) for one of the `sms_*` purposes. */
+export async function issueSmsCode(
+  deps: Pick<AccountsDeps, 'db' | 'now' | 'sms'>,
+  userId: string,
+  number: string,
+  purpose: 'sms_enroll' | 'sms_sign_in' | 'sms_step_up',
+): Promise<void> {
+  const what = { sms_enroll: 'phone confirmation', sms_sign_in: 'sign-in', sms_step_up: 'confirmation' }[purpose];
+  await issueOneTimeCode(deps, userId, purpose, SMS_CODE_TTL_MS, async (code) => {
+    await deps.sms.send({
+      to: number,
+      body: `${code} is your MegiLance ${what} code. It expires in ${SMS_CODE_TTL_MS / 60_000} minutes. Never share it: MegiLance will never ask you for it.`,
+    });
+  });
+}
+
+export async function issueEmailCode(
+  deps: AccountsDeps,
+  user: { id: string; email: string; display_name: string },
+  purpose: EmailCodePurpose,
+): Promise<void> {
+  await issueOneTimeCode(deps, user.id, purpose, EMAIL_CODE_TTL_MS, (code) => mailCode(deps, user, purpose, code));
+}
+
+async function mailCode(
+  deps: AccountsDeps,
+  user: { id: string; email: string; display_name: string },
+  purpose: EmailCodePurpose,
+  code: string,
+): Promise<void> {
   const subjects = {
     verify_email: 'Confirm your email for MegiLance',
     reset_password: 'Reset your MegiLance password',
@@ -94,10 +142,10 @@ export async function issueEmailCode(
 }
 
 /** Checks and consumes the newest code of a purpose; counts wrong guesses against it. */
-export async function consumeEmailCode(
-  deps: AccountsDeps,
+export async function consumeOneTimeCode(
+  deps: Pick<AccountsDeps, 'db' | 'now'>,
   userId: string,
-  purpose: EmailCodePurpose,
+  purpose: OneTimeCodePurpose,
   code: string,
 ): Promise<boolean> {
   const now = (deps.now ?? Date.now)();
@@ -267,7 +315,7 @@ export async function resetPassword(
   client: { ip: string },
 ): Promise<void> {
   const user = await findUserByEmail(deps.db, input.email);
-  if (user === undefined || !(await consumeEmailCode(deps, user.id, 'reset_password', input.code))) throw wrongCode();
+  if (user === undefined || !(await consumeOneTimeCode(deps, user.id, 'reset_password', input.code))) throw wrongCode();
   const now = (deps.now ?? Date.now)();
   await deps.db
     .updateTable('users')

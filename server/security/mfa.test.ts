@@ -270,7 +270,7 @@ describe('step-up for changing second factors', () => {
     for (const call of [
       user.api.mfa.backupCodes.regenerate.mutate(),
       user.api.mfa.totp.remove.mutate(),
-      user.api.mfa.setDefault.mutate({ method: 'backup_code' }),
+      user.api.mfa.setDefault.mutate({ method: 'totp' }),
     ]) {
       const refused = await refusalOf(call);
       expect(refused.appCode).toBe('STEP_UP_REQUIRED');
@@ -281,10 +281,14 @@ describe('step-up for changing second factors', () => {
     expect(stepped.verifiedAt.getTime()).toBeGreaterThan(Date.now() - 60_000);
     expect((await user.api.mfa.status.query()).sessionVerifiedAt).toEqual(stepped.verifiedAt);
 
-    // Only a method the account has can be the default; the choice shows at the next sign-in.
-    expect((await refusalOf(user.api.mfa.setDefault.mutate({ method: 'email' }))).appCode).toBe('PRECONDITION_FAILED');
-    await user.api.mfa.setDefault.mutate({ method: 'backup_code' });
-    expect((await challenge(user.email)).defaultMethod).toBe('backup_code');
+    // Only a method the account has can be the default (backup codes never are); the choice shows at the next sign-in.
+    expect((await refusalOf(user.api.mfa.setDefault.mutate({ method: 'sms' }))).appCode).toBe('PRECONDITION_FAILED');
+    // @ts-expect-error backup codes are the fallback, not a default
+    expect((await refusalOf(user.api.mfa.setDefault.mutate({ method: 'backup_code' }))).appCode).toBe(
+      'VALIDATION_FAILED',
+    );
+    await user.api.mfa.setDefault.mutate({ method: 'totp' });
+    expect((await challenge(user.email)).defaultMethod).toBe('totp');
 
     const fresh = await user.api.mfa.backupCodes.regenerate.mutate();
     expect(fresh.codes).toHaveLength(10);
@@ -366,13 +370,19 @@ describe('isolation and recovery', () => {
     const user = await newUser();
     await enroll(user);
     const me = await user.api.auth.me.query();
-    const { db, config, passwordHasher, mailer, logger } = server.deps;
+    const { db, config, passwordHasher, mailer, sms, logger } = server.deps;
     const reset = await adminResetSecondFactors(
-      { db, config: config.security, hasher: passwordHasher, mailer, logger },
+      { db, config: config.security, hasher: passwordHasher, mailer, sms, logger },
       me.id,
       { by: 'support:test', reason: 'lost phone and backup codes; identity checked', ip: '127.0.0.1' },
     );
-    expect(reset).toEqual({ totpRemoved: true, backupCodesRemoved: 10, sessionsEnded: 1 });
+    expect(reset).toEqual({
+      totpRemoved: true,
+      phoneRemoved: false,
+      passkeysRemoved: 0,
+      backupCodesRemoved: 10,
+      sessionsEnded: 1,
+    });
     expect((await refusalOf(user.api.auth.me.query())).appCode).toBe('UNAUTHENTICATED');
     const again = await client().auth.signIn.mutate({ email: user.email, password: PASSWORD });
     expect(again.status).toBe('signed_in');

@@ -3,16 +3,20 @@
  * sign-in and step-up both use (`verifySecondFactor`), and setting factors up
  * and taking them away. Decisions (see server/security/README.md):
  *
- * - With an authenticator app, every sign-in asks for it, and email codes are
- *   no longer a second factor: a mailbox is "something you know" again (its
+ * - The enrolled factors are an authenticator app (TOTP), a verified phone
+ *   for SMS codes, and WebAuthn credentials (passkeys and security keys).
+ *   With any of them, every sign-in asks for one, and email codes are no
+ *   longer a second factor: a mailbox is "something you know" again (its
  *   password), so accepting it would make the account only as strong as the
  *   mailbox (Auth0 calls email "not true MFA"; GitHub never falls back to
  *   email for 2FA accounts). The fallback is a backup code; past that, the
- *   admin reset (`adminResetSecondFactors`). Without an app, risky sign-ins
- *   are still challenged by email.
+ *   admin reset (`adminResetSecondFactors`). Without any, risky sign-ins are
+ *   still challenged by email. If the server stops being able to send texts,
+ *   an SMS-only account falls back to email codes rather than lock its owner out.
  * - Setting up the first factor needs the password again (GitHub's sudo
  *   mode), or a second factor proved within the step-up window. A stolen
  *   access token alone cannot lock the owner out with an attacker's app.
+ *   Adding a further factor needs step-up, like removing one.
  * - Changing factors (remove, new backup codes, default method) needs
  *   step-up: a second factor within STEP_UP_WINDOW_MINUTES (`mfa.stepUp`).
  * - Wrong second factors are limited per account (MFA_MAX_FAILURES_PER_HOUR),
@@ -21,17 +25,28 @@
 import { AppError } from '../../shared/errors.ts';
 import {
   secondFactorMethods,
+  type CodeMethod,
+  type DefaultableMethod,
   type IssuedBackupCodes,
   type MfaStatus,
   type SecondFactorMethod,
   type TotpEnrollment,
 } from '../../shared/mfa.ts';
 import type { Session } from '../context.ts';
-import { consumeEmailCode, issueEmailCode, recheckPassword, type AccountsDeps } from './accounts.ts';
+import { maskPhoneNumber, normalizePhoneNumber } from '../delivery/sms.ts';
+import {
+  consumeOneTimeCode,
+  issueEmailCode,
+  issueSmsCode,
+  recheckPassword,
+  SMS_CODE_TTL_MS,
+  type AccountsDeps,
+} from './accounts.ts';
 import { backupCodeSummary, consumeBackupCode, deleteBackupCodes, issueBackupCodes } from './backup-codes.ts';
 import { recordSecurityEvent } from './events.ts';
 import { revokeSessions } from './sessions.ts';
-import { checkTotpCode, confirmTotpEnrollment, confirmedTotp, startTotpEnrollment } from './totp.ts';
+import type { PasskeyTables } from './passkeys.ts';
+import { checkTotpCode, confirmTotpEnrollment, confirmedTotp, startTotpEnrollment, totpAlreadySetUp } from './totp.ts';
 
 export type MfaDeps = AccountsDeps;
 
@@ -44,28 +59,66 @@ type Client = { ip: string };
 
 export interface SecondFactors {
   totpEnabledAt: number | null;
+  /** A verified phone (E.164). */
+  phone: { number: string; confirmedAt: number } | null;
+  /** Whether texts can be sent at all (Twilio or the dev outbox). */
+  smsAvailable: boolean;
+  /** WebAuthn credentials: passkeys and security keys. */
+  passkeyCount: number;
   backupCodes: { remaining: number; generatedAt: number | null };
   /** The user's own choice, if any. */
   chosenDefault: SecondFactorMethod | null;
 }
 
-export async function loadSecondFactors(deps: Pick<MfaDeps, 'db'>, userId: string): Promise<SecondFactors> {
-  const [totp, backupCodes, user] = await Promise.all([
+export async function confirmedPhone(deps: Pick<MfaDeps, 'db'>, userId: string) {
+  return deps.db
+    .selectFrom('mfa_phone')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .where('confirmed_at', 'is not', null)
+    .executeTakeFirst();
+}
+
+export async function loadSecondFactors(deps: Pick<MfaDeps, 'db' | 'sms'>, userId: string): Promise<SecondFactors> {
+  const [totp, phone, passkeys, backupCodes, user] = await Promise.all([
     confirmedTotp(deps.db, userId),
+    confirmedPhone(deps, userId),
+    deps.db
+      .withTables<PasskeyTables>()
+      .selectFrom('webauthn_credentials')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .where('user_id', '=', userId)
+      .executeTakeFirstOrThrow(),
     backupCodeSummary(deps.db, userId),
     deps.db.selectFrom('users').select(['mfa_default_method']).where('id', '=', userId).executeTakeFirst(),
   ]);
   return {
     totpEnabledAt: totp?.confirmed_at ?? null,
+    phone: phone === undefined ? null : { number: phone.number, confirmedAt: phone.confirmed_at! },
+    smsAvailable: deps.sms.availability().available,
+    passkeyCount: Number(passkeys.count),
     backupCodes,
     chosenDefault: user?.mfa_default_method ?? null,
   };
 }
 
-/** What a sign-in challenge offers, strongest first. Email only for accounts without an authenticator. */
+/** An app, a phone or a WebAuthn credential: then every sign-in asks for a second factor. */
+export function hasEnrolledFactor(factors: SecondFactors): boolean {
+  return factors.totpEnabledAt !== null || factors.phone !== null || factors.passkeyCount > 0;
+}
+
+/**
+ * What a sign-in challenge offers, strongest first: the enrolled factors that
+ * work now, plus backup codes. Email only for accounts with none of them.
+ */
 export function challengeMethods(factors: SecondFactors): SecondFactorMethod[] {
-  if (factors.totpEnabledAt === null) return ['email'];
-  return factors.backupCodes.remaining > 0 ? ['totp', 'backup_code'] : ['totp'];
+  const methods: SecondFactorMethod[] = [];
+  if (factors.passkeyCount > 0) methods.push('passkey');
+  if (factors.totpEnabledAt !== null) methods.push('totp');
+  if (factors.phone !== null && factors.smsAvailable) methods.push('sms');
+  if (methods.length === 0) methods.push('email');
+  if (factors.backupCodes.remaining > 0) methods.push('backup_code');
+  return methods;
 }
 
 /** The user's choice when it is on offer, otherwise the strongest method offered. */
@@ -75,10 +128,15 @@ export function defaultMethodOf(factors: SecondFactors, methods: readonly Second
 }
 
 /** What signing in asks of this user: always a second factor with an authenticator, otherwise only when risky. */
-export async function signInSecondFactor(deps: Pick<MfaDeps, 'db'>, userId: string) {
+export async function signInSecondFactor(deps: Pick<MfaDeps, 'db' | 'sms'>, userId: string) {
   const factors = await loadSecondFactors(deps, userId);
   const methods = challengeMethods(factors);
-  return { alwaysRequired: factors.totpEnabledAt !== null, methods, defaultMethod: defaultMethodOf(factors, methods) };
+  return {
+    alwaysRequired: hasEnrolledFactor(factors),
+    methods,
+    defaultMethod: defaultMethodOf(factors, methods),
+    phone: factors.phone,
+  };
 }
 
 export interface FactorContext {
@@ -94,7 +152,8 @@ export type SecondFactorOutcome =
   | { ok: true; detail: { method: SecondFactorMethod; backupCodesRemaining?: number } }
   | { ok: false; detail: { method: SecondFactorMethod; reason: 'wrong_code' | 'replayed' | 'not_offered' } };
 
-async function enforceFailureLimit(deps: MfaDeps, userId: string, context: FactorContext, now: number) {
+/** Throws RATE_LIMITED past the account's hourly limit of wrong second factors (any method). */
+export async function enforceFailureLimit(deps: MfaDeps, userId: string, context: FactorContext, now: number) {
   const failures = await deps.db
     .selectFrom('security_events')
     .select(['at'])
@@ -143,7 +202,7 @@ async function notifyOwner(deps: MfaDeps, userId: string, subject: string, body:
 export async function verifySecondFactor(
   deps: MfaDeps,
   userId: string,
-  proof: { method: SecondFactorMethod; code: string },
+  proof: { method: CodeMethod; code: string },
   context: FactorContext,
 ): Promise<SecondFactorOutcome> {
   const now = (deps.now ?? Date.now)();
@@ -165,7 +224,21 @@ export async function verifySecondFactor(
   let backupCodesRemaining: number | undefined;
   switch (method) {
     case 'email':
-      if (!(await consumeEmailCode(deps, userId, context.purpose === 'step_up' ? 'step_up' : 'sign_in', proof.code))) {
+      if (
+        !(await consumeOneTimeCode(deps, userId, context.purpose === 'step_up' ? 'step_up' : 'sign_in', proof.code))
+      ) {
+        return fail('wrong_code');
+      }
+      break;
+    case 'sms':
+      if (
+        !(await consumeOneTimeCode(
+          deps,
+          userId,
+          context.purpose === 'step_up' ? 'sms_step_up' : 'sms_sign_in',
+          proof.code,
+        ))
+      ) {
         return fail('wrong_code');
       }
       break;
@@ -216,10 +289,12 @@ export function secondFactorRefused(outcome: Extract<SecondFactorOutcome, { ok: 
       ? 'That code was already used. Wait for the next code in your authenticator app.'
       : reason === 'not_offered'
         ? method === 'email'
-          ? 'This account uses an authenticator app: enter its code, or one of your backup codes.'
+          ? 'This account uses two-step verification: use one of its methods, or one of your backup codes.'
           : 'That method is not set up for this account.'
         : {
+            passkey: 'That passkey or security key did not work. Try again.',
             totp: 'That code is not right. Enter the current code from your authenticator app.',
+            sms: 'That code is not right or has expired. Check the latest text message or ask for a new code.',
             backup_code: 'That backup code is not right, or it was already used.',
             email: 'That code is not right or has expired. Check the latest email or ask for a new code.',
           }[method];
@@ -235,6 +310,71 @@ function isStepUpFresh(deps: MfaDeps, session: SessionRef, now: number): boolean
 }
 
 /**
+ * The proof that setting up a factor needs: with a factor already set up, a
+ * fresh second factor (step-up); for the first one, the password again,
+ * unless the session proved a second factor within the window.
+ */
+async function requireSetUpProof(
+  deps: MfaDeps,
+  session: SessionRef,
+  currentPassword: string | undefined,
+  now: number,
+): Promise<void> {
+  if (isStepUpFresh(deps, session, now)) return;
+  if (hasEnrolledFactor(await loadSecondFactors(deps, session.userId))) {
+    throw new AppError('STEP_UP_REQUIRED', {
+      details: { windowMinutes: Math.round(deps.config.stepUpWindowMs / 60_000) },
+    });
+  }
+  const user = await deps.db
+    .selectFrom('users')
+    .select(['password_hash'])
+    .where('id', '=', session.userId)
+    .executeTakeFirstOrThrow();
+  if (user.password_hash === null) throw new AppError('STEP_UP_REQUIRED');
+  const message = currentPassword === undefined ? 'Enter your password to continue.' : 'That password is not right.';
+  if (
+    currentPassword === undefined ||
+    !(await recheckPassword(deps, session, user.password_hash, currentPassword, { ip: null }))
+  ) {
+    throw new AppError('VALIDATION_FAILED', { message, fieldErrors: { currentPassword: [message] } });
+  }
+}
+
+/** The first factor brings backup codes (shown only in this answer); later ones keep the existing batch. */
+async function issueFirstBackupCodes(
+  deps: MfaDeps,
+  session: SessionRef,
+  client: Client,
+  now: number,
+): Promise<IssuedBackupCodes | null> {
+  if ((await backupCodeSummary(deps.db, session.userId)).remaining > 0) return null;
+  const backupCodes = await issueBackupCodes(deps.db, session.userId, now);
+  await recordSecurityEvent(deps.db, {
+    userId: session.userId,
+    ip: client.ip,
+    sessionId: session.sessionId,
+    at: now,
+    kind: 'mfa_added',
+    detail: { method: 'backup_code', count: backupCodes.codes.length },
+  });
+  return backupCodes;
+}
+
+/**
+ * After a factor went: with none left, backup codes go too (they are the
+ * fallback of factors, not a factor of their own). Returns how many went.
+ */
+async function dropBackupCodesIfNoFactorLeft(deps: MfaDeps, userId: string): Promise<number> {
+  if (hasEnrolledFactor(await loadSecondFactors(deps, userId))) return 0;
+  return deps.db.transaction().execute(async (tx) => {
+    const removed = await deleteBackupCodes(tx, userId);
+    await tx.updateTable('users').set({ mfa_default_method: null }).where('id', '=', userId).execute();
+    return removed;
+  });
+}
+
+/**
  * Starts setting up an authenticator app (always the first factor: one that
  * is already set up must be removed first, which needs step-up).
  */
@@ -244,26 +384,18 @@ export async function beginTotp(
   input: { currentPassword?: string | undefined },
 ): Promise<TotpEnrollment> {
   const now = (deps.now ?? Date.now)();
+  // Said before asking for proof: proving a factor only to learn this would waste the user's time.
+  if ((await confirmedTotp(deps.db, session.userId)) !== undefined) throw totpAlreadySetUp();
+  await requireSetUpProof(deps, session, input.currentPassword, now);
   const user = await deps.db
     .selectFrom('users')
-    .select(['id', 'email', 'password_hash'])
+    .select(['id', 'email'])
     .where('id', '=', session.userId)
     .executeTakeFirstOrThrow();
-  if (!isStepUpFresh(deps, session, now)) {
-    if (user.password_hash === null) throw new AppError('STEP_UP_REQUIRED');
-    const message =
-      input.currentPassword === undefined ? 'Enter your password to continue.' : 'That password is not right.';
-    if (
-      input.currentPassword === undefined ||
-      !(await recheckPassword(deps, session, user.password_hash, input.currentPassword, { ip: null }))
-    ) {
-      throw new AppError('VALIDATION_FAILED', { message, fieldErrors: { currentPassword: [message] } });
-    }
-  }
   return startTotpEnrollment(deps.db, user, now);
 }
 
-/** Turns the authenticator on; the first time, also makes the backup codes (shown only in this answer). */
+/** Turns the authenticator on; the first factor also brings the backup codes (shown only in this answer). */
 export async function confirmTotp(
   deps: MfaDeps,
   session: SessionRef,
@@ -272,55 +404,173 @@ export async function confirmTotp(
 ): Promise<{ enabled: true; backupCodes: IssuedBackupCodes | null }> {
   const now = (deps.now ?? Date.now)();
   await confirmTotpEnrollment(deps.db, session.userId, code, now);
-  const event = { userId: session.userId, ip: client.ip, sessionId: session.sessionId, at: now };
-  await recordSecurityEvent(deps.db, { ...event, kind: 'mfa_added', detail: { method: 'totp' } });
-  let backupCodes: IssuedBackupCodes | null = null;
-  if ((await backupCodeSummary(deps.db, session.userId)).remaining === 0) {
-    backupCodes = await issueBackupCodes(deps.db, session.userId, now);
-    await recordSecurityEvent(deps.db, {
-      ...event,
-      kind: 'mfa_added',
-      detail: { method: 'backup_code', count: backupCodes.codes.length },
-    });
-  }
+  await recordSecurityEvent(deps.db, {
+    userId: session.userId,
+    ip: client.ip,
+    sessionId: session.sessionId,
+    at: now,
+    kind: 'mfa_added',
+    detail: { method: 'totp' },
+  });
+  const backupCodes = await issueFirstBackupCodes(deps, session, client, now);
   await notifyOwner(
     deps,
     session.userId,
-    'Two-step verification is on for your MegiLance account',
-    'An authenticator app was set up for your account. From now on, signing in asks for a code from it (or one of your backup codes).\n\nIf this was not you, reset your password now and contact support.',
+    backupCodes === null
+      ? 'An authenticator app was added to your MegiLance account'
+      : 'Two-step verification is on for your MegiLance account',
+    'An authenticator app was set up for your account. From now on, signing in asks for a second step (a code from it, another method you set up, or one of your backup codes).\n\nIf this was not you, reset your password now and contact support.',
   );
   return { enabled: true, backupCodes };
 }
 
-/** Removes the authenticator and its backup codes (step-up). */
+/** Tells the owner a factor went, and whether sign-ins still ask for a second step. */
+async function notifyFactorRemoved(deps: MfaDeps, userId: string, what: string, backupCodesRemoved: number) {
+  const stillOn = backupCodesRemoved === 0 && hasEnrolledFactor(await loadSecondFactors(deps, userId));
+  await notifyOwner(
+    deps,
+    userId,
+    stillOn
+      ? `${what} was removed from your MegiLance account`
+      : 'Two-step verification was turned off for your MegiLance account',
+    `${what} was removed from your account.${stillOn ? ' Signing in still asks for one of your other methods.' : ' It was your last second step, so your backup codes were removed too and signing in no longer asks for a second step.'}\n\nIf this was not you, reset your password now and contact support.`,
+  );
+}
+
+/** Removes the authenticator (step-up); the backup codes go too when it was the last factor. */
 export async function removeTotp(deps: MfaDeps, session: SessionRef, client: Client): Promise<{ removed: true }> {
   const now = (deps.now ?? Date.now)();
-  const removed = await removeSecondFactors(deps, session.userId);
-  if (!removed.totp) throw new AppError('PRECONDITION_FAILED', { message: 'No authenticator app is set up.' });
+  const removed = await deps.db.deleteFrom('mfa_totp').where('user_id', '=', session.userId).executeTakeFirst();
+  if (removed.numDeletedRows === 0n) {
+    throw new AppError('PRECONDITION_FAILED', { message: 'No authenticator app is set up.' });
+  }
+  const backupCodesRemoved = await dropBackupCodesIfNoFactorLeft(deps, session.userId);
   await recordSecurityEvent(deps.db, {
     userId: session.userId,
     kind: 'mfa_removed',
     ip: client.ip,
     sessionId: session.sessionId,
     at: now,
-    detail: { method: 'totp', backupCodesRemoved: removed.backupCodes },
+    detail: { method: 'totp', backupCodesRemoved },
   });
+  await notifyFactorRemoved(deps, session.userId, 'The authenticator app', backupCodesRemoved);
+  return { removed: true };
+}
+
+/**
+ * Starts adding a phone for SMS codes: texts a code to it. The first factor
+ * needs the password again; with others set up, step-up. One number per
+ * account: a verified one must be removed before another is added.
+ */
+export async function beginSms(
+  deps: MfaDeps,
+  session: SessionRef,
+  input: { phone: string; currentPassword?: string | undefined },
+): Promise<{ status: 'sent'; number: string; expiresInMinutes: number }> {
+  const now = (deps.now ?? Date.now)();
+  if (!deps.sms.availability().available) {
+    throw new AppError('FEATURE_UNAVAILABLE', {
+      message: 'Text messages are not set up on this server, so SMS codes cannot be used. Choose another method.',
+      details: { channel: 'sms' },
+    });
+  }
+  const number = normalizePhoneNumber(input.phone, 'phone');
+  if ((await confirmedPhone(deps, session.userId)) !== undefined) {
+    throw new AppError('PRECONDITION_FAILED', {
+      message: 'A phone number is already set up. Remove it first to use a different one.',
+    });
+  }
+  await requireSetUpProof(deps, session, input.currentPassword, now);
+  await deps.db
+    .insertInto('mfa_phone')
+    .values({ user_id: session.userId, number, created_at: now, confirmed_at: null })
+    .onConflict((oc) =>
+      oc.column('user_id').doUpdateSet({ number, created_at: now }).where('mfa_phone.confirmed_at', 'is', null),
+    )
+    .execute();
+  await issueSmsCode(deps, session.userId, number, 'sms_enroll');
+  return { status: 'sent', number: maskPhoneNumber(number), expiresInMinutes: SMS_CODE_TTL_MS / 60_000 };
+}
+
+/** Verifies the number with the texted code; the first factor also brings the backup codes. */
+export async function confirmSms(
+  deps: MfaDeps,
+  session: SessionRef,
+  code: string,
+  client: Client,
+): Promise<{ enabled: true; number: string; backupCodes: IssuedBackupCodes | null }> {
+  const now = (deps.now ?? Date.now)();
+  const pending = await deps.db
+    .selectFrom('mfa_phone')
+    .selectAll()
+    .where('user_id', '=', session.userId)
+    .executeTakeFirst();
+  if (pending === undefined || pending.confirmed_at !== null) {
+    throw new AppError('PRECONDITION_FAILED', { message: 'Enter your phone number first: we will text it a code.' });
+  }
+  if (!(await consumeOneTimeCode(deps, session.userId, 'sms_enroll', code))) {
+    const message = 'That code is not right or has expired. Check the latest text message or ask for a new code.';
+    throw new AppError('VALIDATION_FAILED', { message, fieldErrors: { code: [message] } });
+  }
+  await deps.db
+    .updateTable('mfa_phone')
+    .set({ confirmed_at: now })
+    .where('user_id', '=', session.userId)
+    .where('confirmed_at', 'is', null)
+    .execute();
+  const masked = maskPhoneNumber(pending.number);
+  await recordSecurityEvent(deps.db, {
+    userId: session.userId,
+    ip: client.ip,
+    sessionId: session.sessionId,
+    at: now,
+    kind: 'mfa_added',
+    detail: { method: 'sms', number: masked },
+  });
+  const backupCodes = await issueFirstBackupCodes(deps, session, client, now);
   await notifyOwner(
     deps,
     session.userId,
-    'Two-step verification was turned off for your MegiLance account',
-    'The authenticator app and backup codes were removed from your account. Signing in no longer asks for them.\n\nIf this was not you, reset your password now and contact support.',
+    backupCodes === null
+      ? 'A phone number was added to your MegiLance account'
+      : 'Two-step verification is on for your MegiLance account',
+    `The phone number ${masked} can now receive sign-in codes by text message for your account. From now on, signing in asks for a second step.\n\nIf this was not you, reset your password now and contact support.`,
+  );
+  return { enabled: true, number: masked, backupCodes };
+}
+
+/** Removes the phone (step-up); the backup codes go too when it was the last factor. */
+export async function removeSms(deps: MfaDeps, session: SessionRef, client: Client): Promise<{ removed: true }> {
+  const now = (deps.now ?? Date.now)();
+  const phone = await confirmedPhone(deps, session.userId);
+  if (phone === undefined) throw new AppError('PRECONDITION_FAILED', { message: 'No phone number is set up.' });
+  await deps.db.deleteFrom('mfa_phone').where('user_id', '=', session.userId).execute();
+  const backupCodesRemoved = await dropBackupCodesIfNoFactorLeft(deps, session.userId);
+  await recordSecurityEvent(deps.db, {
+    userId: session.userId,
+    kind: 'mfa_removed',
+    ip: client.ip,
+    sessionId: session.sessionId,
+    at: now,
+    detail: { method: 'sms', number: maskPhoneNumber(phone.number), backupCodesRemoved },
+  });
+  await notifyFactorRemoved(
+    deps,
+    session.userId,
+    `The phone number ${maskPhoneNumber(phone.number)}`,
+    backupCodesRemoved,
   );
   return { removed: true };
 }
 
-async function removeSecondFactors(deps: MfaDeps, userId: string) {
-  return deps.db.transaction().execute(async (tx) => {
-    const totp = await tx.deleteFrom('mfa_totp').where('user_id', '=', userId).executeTakeFirst();
-    const backupCodes = await deleteBackupCodes(tx, userId);
-    await tx.updateTable('users').set({ mfa_default_method: null }).where('id', '=', userId).execute();
-    return { totp: totp.numDeletedRows > 0n, backupCodes };
-  });
+/**
+ * After a passkey or security key was removed (passkeys.ts records the event):
+ * drops the backup codes if it was the last factor, and tells the owner.
+ */
+export async function afterPasskeyRemoved(deps: MfaDeps, userId: string, name: string): Promise<number> {
+  const backupCodesRemoved = await dropBackupCodesIfNoFactorLeft(deps, userId);
+  await notifyFactorRemoved(deps, userId, `The passkey “${name}”`, backupCodesRemoved);
+  return backupCodesRemoved;
 }
 
 /** A new batch of backup codes; the old ones stop working (step-up). */
@@ -330,9 +580,9 @@ export async function regenerateBackupCodes(
   client: Client,
 ): Promise<IssuedBackupCodes> {
   const now = (deps.now ?? Date.now)();
-  if ((await confirmedTotp(deps.db, session.userId)) === undefined) {
+  if (!hasEnrolledFactor(await loadSecondFactors(deps, session.userId))) {
     throw new AppError('PRECONDITION_FAILED', {
-      message: 'Backup codes come with an authenticator app: set one up first.',
+      message: 'Backup codes come with two-step verification: set up an authenticator app, a phone or a passkey first.',
     });
   }
   const replaced = (await backupCodeSummary(deps.db, session.userId)).remaining;
@@ -358,7 +608,7 @@ export async function regenerateBackupCodes(
 export async function setDefaultMethod(
   deps: MfaDeps,
   session: SessionRef,
-  method: SecondFactorMethod,
+  method: DefaultableMethod,
 ): Promise<{ defaultMethod: SecondFactorMethod }> {
   const methods = challengeMethods(await loadSecondFactors(deps, session.userId));
   if (!methods.includes(method)) {
@@ -372,12 +622,27 @@ export async function setDefaultMethod(
   return { defaultMethod: method };
 }
 
-/** Mails a step-up code, for accounts whose second factor is their email (no authenticator app). */
-export async function sendStepUpCode(deps: MfaDeps, session: SessionRef): Promise<{ status: 'sent' }> {
-  if (!challengeMethods(await loadSecondFactors(deps, session.userId)).includes('email')) {
+/**
+ * Sends a step-up code: by mail for accounts whose second factor is their
+ * email (no enrolled factor), or by text to the verified phone.
+ */
+export async function sendStepUpCode(
+  deps: MfaDeps,
+  session: SessionRef,
+  channel: 'email' | 'sms' = 'email',
+): Promise<{ status: 'sent'; to: string }> {
+  const factors = await loadSecondFactors(deps, session.userId);
+  if (!challengeMethods(factors).includes(channel)) {
     throw new AppError('PRECONDITION_FAILED', {
-      message: 'Confirm with your authenticator app (or a backup code) instead.',
+      message:
+        channel === 'sms'
+          ? 'No phone number is set up for text messages. Confirm another way.'
+          : 'Confirm with one of your two-step methods (or a backup code) instead.',
     });
+  }
+  if (channel === 'sms') {
+    await issueSmsCode(deps, session.userId, factors.phone!.number, 'sms_step_up');
+    return { status: 'sent', to: maskPhoneNumber(factors.phone!.number) };
   }
   const user = await deps.db
     .selectFrom('users')
@@ -385,17 +650,17 @@ export async function sendStepUpCode(deps: MfaDeps, session: SessionRef): Promis
     .where('id', '=', session.userId)
     .executeTakeFirstOrThrow();
   await issueEmailCode(deps, user, 'step_up');
-  return { status: 'sent' };
+  return { status: 'sent', to: user.email };
 }
 
 /** Proves a second factor inside a session, making it fresh for step-up procedures. */
 export async function stepUp(
   deps: MfaDeps,
   session: SessionRef,
-  proof: { method: SecondFactorMethod; code: string },
+  proof: { method: CodeMethod; code: string },
   client: Client,
 ): Promise<{ verifiedAt: Date; windowMinutes: number; backupCodesRemaining?: number }> {
-  // The same factors as at sign-in: the app (and backup codes) when enrolled, otherwise a mailed code.
+  // The same factors as at sign-in: the enrolled ones (and backup codes), otherwise a mailed code.
   const allowed = challengeMethods(await loadSecondFactors(deps, session.userId));
   const outcome = await verifySecondFactor(deps, session.userId, proof, {
     purpose: 'step_up',
@@ -420,18 +685,26 @@ export async function stepUp(
 export async function mfaStatus(deps: MfaDeps, session: SessionRef): Promise<MfaStatus> {
   const factors = await loadSecondFactors(deps, session.userId);
   const methods = challengeMethods(factors);
+  const availability = deps.sms.availability();
   return {
     totp: {
       enabled: factors.totpEnabledAt !== null,
       enabledAt: factors.totpEnabledAt === null ? null : new Date(factors.totpEnabledAt),
     },
+    sms: {
+      available: availability.available,
+      provider: availability.available ? availability.provider : null,
+      number: factors.phone === null ? null : maskPhoneNumber(factors.phone.number),
+      enabledAt: factors.phone === null ? null : new Date(factors.phone.confirmedAt),
+    },
+    passkeys: { count: factors.passkeyCount },
     backupCodes: {
       remaining: factors.backupCodes.remaining,
       generatedAt: factors.backupCodes.generatedAt === null ? null : new Date(factors.backupCodes.generatedAt),
     },
     methods,
     defaultMethod: defaultMethodOf(factors, methods),
-    requiredAtEverySignIn: factors.totpEnabledAt !== null,
+    requiredAtEverySignIn: hasEnrolledFactor(factors),
     sessionVerifiedAt: session.mfaVerifiedAt === null ? null : new Date(session.mfaVerifiedAt),
     stepUpWindowMinutes: Math.round(deps.config.stepUpWindowMs / 60_000),
   };
@@ -447,9 +720,31 @@ export async function adminResetSecondFactors(
   deps: MfaDeps,
   userId: string,
   actor: { by: string; reason: string; ip: string },
-): Promise<{ totpRemoved: boolean; backupCodesRemoved: number; sessionsEnded: number }> {
+): Promise<{
+  totpRemoved: boolean;
+  phoneRemoved: boolean;
+  passkeysRemoved: number;
+  backupCodesRemoved: number;
+  sessionsEnded: number;
+}> {
   const now = (deps.now ?? Date.now)();
-  const removed = await removeSecondFactors(deps, userId);
+  const removed = await deps.db.transaction().execute(async (tx) => {
+    const totp = await tx.deleteFrom('mfa_totp').where('user_id', '=', userId).executeTakeFirst();
+    const phone = await tx.deleteFrom('mfa_phone').where('user_id', '=', userId).executeTakeFirst();
+    const passkeys = await tx
+      .withTables<PasskeyTables>()
+      .deleteFrom('webauthn_credentials')
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    const backupCodes = await deleteBackupCodes(tx, userId);
+    await tx.updateTable('users').set({ mfa_default_method: null }).where('id', '=', userId).execute();
+    return {
+      totpRemoved: totp.numDeletedRows > 0n,
+      phoneRemoved: phone.numDeletedRows > 0n,
+      passkeysRemoved: Number(passkeys.numDeletedRows),
+      backupCodesRemoved: backupCodes,
+    };
+  });
   const sessionsEnded = await revokeSessions(deps.db, userId, { all: true }, 'mfa_reset_by_admin', {
     ip: actor.ip,
     sessionId: null,
@@ -459,13 +754,13 @@ export async function adminResetSecondFactors(
     kind: 'mfa_removed',
     ip: actor.ip,
     at: now,
-    detail: { method: 'totp', by: actor.by, reason: actor.reason, backupCodesRemoved: removed.backupCodes },
+    detail: { method: 'all', by: actor.by, reason: actor.reason, ...removed },
   });
   await notifyOwner(
     deps,
     userId,
     'Two-step verification was reset for your MegiLance account',
-    'At your request, MegiLance support removed the authenticator app and backup codes from your account and signed out every device. Sign in with your password and set up two-step verification again.\n\nIf you did not ask for this, reset your password now and contact support.',
+    'At your request, MegiLance support removed every second step from your account (authenticator app, phone number, passkeys and security keys, backup codes) and signed out every device. Sign in with your password and set up two-step verification again.\n\nIf you did not ask for this, reset your password now and contact support.',
   );
-  return { totpRemoved: removed.totp, backupCodesRemoved: removed.backupCodes, sessionsEnded: sessionsEnded.length };
+  return { ...removed, sessionsEnded: sessionsEnded.length };
 }

@@ -5,9 +5,10 @@
  *
  * The `*Options` procedures are mutations: each creates a single-use challenge.
  */
-import type { ClientDevice, IssuedTokens } from '../../shared/accounts.ts';
 import {
   passkeyAssertionInput,
+  passkeySecondStepInput,
+  passkeySecondStepOptionsInput,
   passkeySignInInput,
   registerPasskeyInput,
   registrationOptionsInput,
@@ -17,42 +18,14 @@ import {
 import type { RequestContext } from '../context.ts';
 import { authedProcedure, publicProcedure, router, stepUpProcedure } from '../trpc.ts';
 import * as passkeys from './passkeys.ts';
-import { REFRESH_COOKIE } from './router.ts';
-import type { SignInRequest } from './sign-in.ts';
-
-/** The refresh cookie's path, as router.ts sets it. */
-const COOKIE_PATH = '/trpc';
+import { deliverTokens, signInDeps, signInRequest } from './router.ts';
 
 function passkeyDeps(ctx: RequestContext): passkeys.PasskeyDeps {
-  const { db, config, passwordHasher, mailer, logger, riskLists, locate } = ctx.deps;
-  return {
-    db,
-    config: config.security,
-    hasher: passwordHasher,
-    mailer,
-    logger,
-    riskLists,
-    locate,
-    origin: ctx.deps.publicOrigin(),
-  };
-}
-
-function signInRequest(ctx: RequestContext, reported: ClientDevice): SignInRequest {
-  return { ip: ctx.client.ip, userAgent: ctx.client.userAgent, kind: ctx.client.kind, reported };
+  return { ...signInDeps(ctx), origin: ctx.deps.publicOrigin() };
 }
 
 function actorOf(ctx: RequestContext & { session: { sessionId: string } }): passkeys.PasskeyActor {
   return { ip: ctx.client.ip, deviceLabel: null, sessionId: ctx.session.sessionId };
-}
-
-/** Puts the refresh token where this kind of client keeps it (router.ts's `deliverTokens`). */
-function deliverTokens(ctx: RequestContext, tokens: IssuedTokens & { refreshToken: string }): IssuedTokens {
-  if (ctx.client.kind === 'desktop' || ctx.cookies === null) return tokens;
-  ctx.cookies.set(REFRESH_COOKIE, tokens.refreshToken, {
-    path: COOKIE_PATH,
-    maxAgeSeconds: Math.floor(ctx.deps.config.security.sessionAbsoluteTtlMs / 1000),
-  });
-  return { ...tokens, refreshToken: null };
 }
 
 export const passkeysRouter = router({
@@ -81,6 +54,17 @@ export const passkeysRouter = router({
   /** Passwordless sign-in, step 2: the same tokens as `auth.verifyEmail`; the session is MFA-fresh. */
   signIn: publicProcedure.input(passkeySignInInput).mutation(async ({ ctx, input }) => {
     const tokens = await passkeys.signInWithPasskey(passkeyDeps(ctx), input, signInRequest(ctx, input.device));
+    return deliverTokens(ctx, tokens);
+  }),
+
+  /** A password sign-in's second step, part 1: a challenge for that account's credentials. */
+  secondStepOptions: publicProcedure
+    .input(passkeySecondStepOptionsInput)
+    .mutation(({ ctx, input }) => passkeys.signInSecondStepOptions(passkeyDeps(ctx), input.challengeId)),
+
+  /** Part 2: the assertion finishes the sign-in (the same answer as `auth.completeSignIn`). */
+  completeSignIn: publicProcedure.input(passkeySecondStepInput).mutation(async ({ ctx, input }) => {
+    const tokens = await passkeys.completeSignInWithPasskey(passkeyDeps(ctx), input);
     return deliverTokens(ctx, tokens);
   }),
 

@@ -30,6 +30,8 @@ import {
   signCountVerdict,
   signInOptions,
   signInWithPasskey,
+  signInSecondStepOptions,
+  completeSignInWithPasskey,
   stepUpOptions,
   stepUpWithPasskey,
   verifyPasskeyAssertion,
@@ -37,7 +39,7 @@ import {
   type PasskeyTables,
 } from './passkeys.ts';
 import { newId } from './secrets.ts';
-import type { SignInRequest } from './sign-in.ts';
+import { signIn as signInWithPassword, type SignInRequest } from './sign-in.ts';
 
 const ORIGIN = 'http://localhost:4173';
 const RP_ID = 'localhost';
@@ -59,12 +61,13 @@ afterAll(async () => {
 });
 
 function depsAt(now?: number): PasskeyDeps {
-  const { db, config, passwordHasher, mailer, logger, riskLists, locate } = server.deps;
+  const { db, config, passwordHasher, mailer, sms, logger, riskLists, locate } = server.deps;
   return {
     db,
     config: config.security,
     hasher: passwordHasher,
     mailer,
+    sms,
     logger,
     riskLists,
     locate,
@@ -73,7 +76,9 @@ function depsAt(now?: number): PasskeyDeps {
   };
 }
 
-async function newUser(options: { password?: boolean } = {}): Promise<string> {
+const PASSWORD = 'correct horse battery staple';
+
+async function newUser(options: { password?: boolean | string } = {}): Promise<string> {
   const id = newId();
   const now = Date.now();
   await server.deps.db
@@ -85,7 +90,12 @@ async function newUser(options: { password?: boolean } = {}): Promise<string> {
       display_name: 'Passkey Tester',
       created_at: now,
       updated_at: now,
-      password_hash: options.password === false ? null : 'not-a-real-hash',
+      password_hash:
+        options.password === false
+          ? null
+          : typeof options.password === 'string'
+            ? await server.deps.passwordHasher.hash(options.password)
+            : 'not-a-real-hash',
       email_verified_at: now,
       mfa_default_method: null,
     })
@@ -357,6 +367,49 @@ describe('passwordless sign-in', () => {
       challengeId,
     );
     expect(verified).toMatchObject({ userId: key.userId, credentialId: key.id, userVerified: false });
+  });
+});
+
+describe('the second step of a password sign-in', () => {
+  it('asks every password sign-in for the key, and finishes it with an assertion once', async () => {
+    const userId = await newUser({ password: PASSWORD });
+    const key = await register(userId, { kind: 'security_key' });
+    const other = await register(await newUser(), { kind: 'security_key' });
+    const email = `${userId}@example.com`;
+    const started = await signInWithPassword(depsAt(), { email, password: PASSWORD, device: {} }, request);
+    if (started.status !== 'mfa_required') throw new Error(started.status);
+    expect(started).toMatchObject({ methods: ['passkey'], defaultMethod: 'passkey', smsSent: false });
+
+    const assertionFor = async (credential: Registered, counter: number) => {
+      const { challengeId, options } = await signInSecondStepOptions(depsAt(), started.challengeId);
+      expect(options.allowCredentials?.map((c) => c.id)).toEqual([key.id]);
+      const response = softAssertion(credential.credential, {
+        origin: ORIGIN,
+        rpId: RP_ID,
+        challenge: options.challenge,
+        counter,
+        userVerified: false,
+      });
+      return { challengeId: started.challengeId, passkeyChallengeId: challengeId, response };
+    };
+    // Someone else's key does not finish this sign-in, and the attempt counts against the challenge.
+    expect((await failure(completeSignInWithPasskey(depsAt(), await assertionFor(other, 1)))).code).toBe(
+      'UNAUTHENTICATED',
+    );
+    const input = await assertionFor(key, 1);
+    const tokens = await completeSignInWithPasskey(depsAt(), input);
+    expect(tokens.accessToken).toMatch(/^mla_/);
+    const row = await server.deps.db
+      .selectFrom('sessions')
+      .select('mfa_verified_at')
+      .where('id', '=', tokens.sessionId)
+      .executeTakeFirstOrThrow();
+    expect(row.mfa_verified_at).not.toBeNull();
+    // Replayed: the sign-in and the passkey challenge are both spent.
+    expect((await failure(completeSignInWithPasskey(depsAt(), input))).code).toBe('UNAUTHENTICATED');
+    const kinds = (await listSecurityEvents(server.deps.db, userId, { limit: 20 })).map((e) => e.kind);
+    expect(kinds).toContain('mfa_used');
+    expect(kinds).toContain('signed_in');
   });
 });
 

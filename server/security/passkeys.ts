@@ -51,8 +51,16 @@ import type { Database } from '../db/schema.ts';
 import { assessSignIn } from '../risk/engine.ts';
 import { loadSignInHistory, recordSignInAttempt } from '../risk/store.ts';
 import { recordSecurityEvent } from './events.ts';
+import { afterPasskeyRemoved, enforceFailureLimit, hasEnrolledFactor, loadSecondFactors } from './mfa.ts';
 import { newId } from './secrets.ts';
-import { describeRequest, finishSignIn, type SignInDeps, type SignInRequest } from './sign-in.ts';
+import {
+  challengeUser,
+  completeChallenge,
+  describeRequest,
+  finishSignIn,
+  type SignInDeps,
+  type SignInRequest,
+} from './sign-in.ts';
 
 export interface WebauthnUserHandlesTable {
   user_id: string;
@@ -248,14 +256,7 @@ export async function hasPasskeys(deps: PasskeyDeps, userId: string): Promise<bo
 }
 
 async function hasSecondFactor(deps: PasskeyDeps, userId: string): Promise<boolean> {
-  if (await hasPasskeys(deps, userId)) return true;
-  const totp = await deps.db
-    .selectFrom('mfa_totp')
-    .select('user_id')
-    .where('user_id', '=', userId)
-    .where('confirmed_at', 'is not', null)
-    .executeTakeFirst();
-  return totp !== undefined;
+  return hasEnrolledFactor(await loadSecondFactors(deps, userId));
 }
 
 /** The step-up rule of server/trpc.ts, applied only once the user has a second factor to prove. */
@@ -453,6 +454,7 @@ export async function removePasskey(
     at: now,
     detail: { method: 'passkey', name: row.name },
   });
+  await afterPasskeyRemoved(deps, userId, row.name);
   return { removed: viewOf(row) };
 }
 
@@ -673,6 +675,49 @@ export async function verifyPasskeyAssertion(
     expiredCode: 'UNAUTHENTICATED',
     actor,
     now: nowOf(deps),
+  });
+}
+
+/**
+ * The options for the second step of a password sign-in (an open sign-in
+ * challenge): any of that user's credentials.
+ */
+export async function signInSecondStepOptions(deps: PasskeyDeps, signInChallengeId: string) {
+  const userId = await challengeUser(deps, signInChallengeId);
+  if ((await credentialsOf(deps, userId)).length === 0) {
+    throw new AppError('PRECONDITION_FAILED', {
+      message: 'No passkey or security key is set up for this account. Choose another way.',
+    });
+  }
+  return secondFactorOptions(deps, userId);
+}
+
+/**
+ * Finishes a password sign-in with a passkey or security key as the second
+ * step: the same challenge, limits and events as a typed code.
+ */
+export async function completeSignInWithPasskey(
+  deps: PasskeyDeps,
+  input: { challengeId: string; passkeyChallengeId: string; response: AuthenticationResponseInput },
+) {
+  return completeChallenge(deps, input.challengeId, 'passkey', async (userId, context) => {
+    if (!context.allowed.includes('passkey')) {
+      return { ok: false, detail: { method: 'passkey', reason: 'not_offered' } };
+    }
+    const now = nowOf(deps);
+    await enforceFailureLimit(deps, userId, context, now);
+    const actor = { ip: context.ip, deviceLabel: context.deviceLabel, sessionId: null };
+    const verified = await verifyPasskeyAssertion(deps, userId, input.response, input.passkeyChallengeId, actor);
+    await recordSecurityEvent(deps.db, {
+      userId,
+      kind: 'mfa_used',
+      ip: context.ip,
+      deviceLabel: context.deviceLabel,
+      sessionId: null,
+      at: now,
+      detail: { method: 'passkey', name: verified.name, purpose: 'sign_in' },
+    });
+    return { ok: true, detail: { method: 'passkey' } };
   });
 }
 

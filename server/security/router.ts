@@ -20,9 +20,13 @@ import {
 } from '../../shared/accounts.ts';
 import { AppError } from '../../shared/errors.ts';
 import {
+  beginSmsInput,
   beginTotpInput,
   completeSignInInput,
+  confirmSmsInput,
   confirmTotpInput,
+  sendSignInCodeInput,
+  sendStepUpCodeInput,
   setDefaultMethodInput,
   stepUpInput,
 } from '../../shared/mfa.ts';
@@ -44,9 +48,9 @@ import {
 export const REFRESH_COOKIE = 'megilance_refresh';
 const COOKIE_PATH = '/trpc';
 
-function accountsDeps(ctx: RequestContext): accounts.AccountsDeps {
-  const { db, config, passwordHasher, mailer, logger } = ctx.deps;
-  return { db, config: config.security, hasher: passwordHasher, mailer, logger };
+export function accountsDeps(ctx: RequestContext): accounts.AccountsDeps {
+  const { db, config, passwordHasher, mailer, sms, logger } = ctx.deps;
+  return { db, config: config.security, hasher: passwordHasher, mailer, sms, logger };
 }
 
 /** Revokes the caller's own sessions and closes their open sockets at once; returns how many ended. */
@@ -64,16 +68,16 @@ async function endSessions(
   return ids.length;
 }
 
-function signInDeps(ctx: RequestContext): SignInDeps {
+export function signInDeps(ctx: RequestContext): SignInDeps {
   return { ...accountsDeps(ctx), riskLists: ctx.deps.riskLists, locate: ctx.deps.locate };
 }
 
-function signInRequest(ctx: RequestContext, reported: ClientDevice): SignInRequest {
+export function signInRequest(ctx: RequestContext, reported: ClientDevice): SignInRequest {
   return { ip: ctx.client.ip, userAgent: ctx.client.userAgent, kind: ctx.client.kind, reported };
 }
 
 /** Puts the refresh token where this kind of client keeps it; returns what the client is sent. */
-function deliverTokens(ctx: RequestContext, tokens: IssuedTokens & { refreshToken: string }): IssuedTokens {
+export function deliverTokens(ctx: RequestContext, tokens: IssuedTokens & { refreshToken: string }): IssuedTokens {
   if (ctx.client.kind === 'desktop' || ctx.cookies === null) return tokens;
   ctx.cookies.set(REFRESH_COOKIE, tokens.refreshToken, {
     path: COOKIE_PATH,
@@ -113,12 +117,11 @@ export const authRouter = router({
     return answer;
   }),
 
-  sendSignInCode: publicProcedure
-    .input(z.object({ challengeId: z.string().min(1).max(64) }))
-    .mutation(async ({ ctx, input }) => {
-      await resendSignInCode(signInDeps(ctx), input.challengeId);
-      return { status: 'sent' as const };
-    }),
+  /** Mails (default) or texts a new code for an open challenge; `to` is the address or the masked number. */
+  sendSignInCode: publicProcedure.input(sendSignInCodeInput).mutation(async ({ ctx, input }) => {
+    const { to } = await resendSignInCode(signInDeps(ctx), input.challengeId, input.method);
+    return { status: 'sent' as const, to };
+  }),
 
   refresh: publicProcedure.input(refreshInput).mutation(async ({ ctx, input }) => {
     const presented = input.refreshToken ?? ctx.cookies?.get(REFRESH_COOKIE);
@@ -219,6 +222,18 @@ export const mfaRouter = router({
     remove: stepUpProcedure.mutation(({ ctx }) => mfa.removeTotp(accountsDeps(ctx), ctx.session, ctx.client)),
   }),
 
+  sms: router({
+    /** Texts a code to the number; the first factor needs the password again, another one step-up. */
+    begin: authedProcedure
+      .input(beginSmsInput)
+      .mutation(({ ctx, input }) => mfa.beginSms(accountsDeps(ctx), ctx.session, input)),
+    /** The texted code verifies the number; the first factor's answer carries the backup codes (shown once). */
+    confirm: authedProcedure
+      .input(confirmSmsInput)
+      .mutation(({ ctx, input }) => mfa.confirmSms(accountsDeps(ctx), ctx.session, input.code, ctx.client)),
+    remove: stepUpProcedure.mutation(({ ctx }) => mfa.removeSms(accountsDeps(ctx), ctx.session, ctx.client)),
+  }),
+
   backupCodes: router({
     /** A new batch of ten (shown once); the old codes stop working. */
     regenerate: stepUpProcedure.mutation(({ ctx }) =>
@@ -230,8 +245,10 @@ export const mfaRouter = router({
     .input(setDefaultMethodInput)
     .mutation(({ ctx, input }) => mfa.setDefaultMethod(accountsDeps(ctx), ctx.session, input.method)),
 
-  /** For accounts whose second factor is their email: mails the code `stepUp({method: 'email'})` takes. */
-  sendStepUpCode: authedProcedure.mutation(({ ctx }) => mfa.sendStepUpCode(accountsDeps(ctx), ctx.session)),
+  /** Mails (accounts without an enrolled factor) or texts (a verified phone) the code `stepUp` takes. */
+  sendStepUpCode: authedProcedure
+    .input(sendStepUpCodeInput)
+    .mutation(({ ctx, input }) => mfa.sendStepUpCode(accountsDeps(ctx), ctx.session, input.method)),
 
   stepUp: authedProcedure
     .input(stepUpInput)

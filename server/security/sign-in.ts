@@ -9,16 +9,30 @@
 import type { Kysely } from 'kysely';
 import type { ClientDevice, SignInInput } from '../../shared/accounts.ts';
 import { AppError } from '../../shared/errors.ts';
-import type { SecondFactorMethod } from '../../shared/mfa.ts';
+import type { CodeMethod, SecondFactorMethod } from '../../shared/mfa.ts';
 import type { Database } from '../db/schema.ts';
 import { assessSignIn, type RiskAssessment } from '../risk/engine.ts';
 import { describePlace, type GeoLocation } from '../risk/geo.ts';
 import type { ReputationLists } from '../risk/ip-reputation.ts';
 import { gatherSignInSignals, type GatheredSignals } from '../risk/signals.ts';
 import { loadSignInHistory, recordSignInAttempt, rememberDevice } from '../risk/store.ts';
-import { consumeEmailCode, findUserByEmail, issueEmailCode, normaliseEmail, type AccountsDeps } from './accounts.ts';
+import { maskPhoneNumber } from '../delivery/sms.ts';
+import {
+  consumeOneTimeCode,
+  findUserByEmail,
+  issueEmailCode,
+  issueSmsCode,
+  normaliseEmail,
+  type AccountsDeps,
+} from './accounts.ts';
 import { recordSecurityEvent } from './events.ts';
-import { secondFactorRefused, signInSecondFactor, verifySecondFactor } from './mfa.ts';
+import {
+  secondFactorRefused,
+  signInSecondFactor,
+  verifySecondFactor,
+  type FactorContext,
+  type SecondFactorOutcome,
+} from './mfa.ts';
 import { newId } from './secrets.ts';
 import { createSession, type SessionDevice } from './sessions.ts';
 
@@ -52,6 +66,10 @@ export type SignInResult =
       methods: SecondFactorMethod[];
       defaultMethod: SecondFactorMethod;
       reasons: string[];
+      /** The verified phone, masked, when `sms` is offered. */
+      phone: string | null;
+      /** Whether a code was texted already (SMS is the default method); otherwise `auth.sendSignInCode`. */
+      smsSent: boolean;
     };
 
 /** Signals, the device as a session will show it, and where the caller is. */
@@ -297,14 +315,29 @@ export async function signIn(deps: SignInDeps, input: SignInInput, request: Sign
         detail: { decision: 'require_mfa', score: assessment.score, reasons: reasons.join(' ') },
       });
     }
-    // Email codes only for accounts without an authenticator app: with one, they would weaken it.
+    // Email codes only for accounts without an enrolled factor: with one, they would weaken it.
     if (secondFactor.methods.includes('email')) await issueEmailCode(deps, user, 'sign_in');
+    let smsSent = false;
+    if (secondFactor.defaultMethod === 'sms' && secondFactor.phone !== null) {
+      // Texts cost money and are rate limited: sent unasked only to those who chose SMS as their default.
+      try {
+        await issueSmsCode(deps, user.id, secondFactor.phone.number, 'sms_sign_in');
+        smsSent = true;
+      } catch (error) {
+        deps.logger.warn({ err: error, userId: user.id }, 'sign-in code not texted; the user can ask again');
+      }
+    }
     return {
       status: 'mfa_required',
       challengeId,
       methods: secondFactor.methods,
       defaultMethod: secondFactor.defaultMethod,
       reasons: assessment.decision === 'require_mfa' ? reasons : [],
+      phone:
+        secondFactor.methods.includes('sms') && secondFactor.phone !== null
+          ? maskPhoneNumber(secondFactor.phone.number)
+          : null,
+      smsSent,
     };
   }
 
@@ -338,12 +371,26 @@ async function openChallenge(deps: SignInDeps, challengeId: string, now: number)
   return challenge;
 }
 
-export async function resendSignInCode(deps: SignInDeps, challengeId: string): Promise<void> {
+/** Mails or texts a (new) code for an open sign-in challenge, if that channel is one the challenge offers. */
+export async function resendSignInCode(
+  deps: SignInDeps,
+  challengeId: string,
+  channel: 'email' | 'sms' = 'email',
+): Promise<{ to: string }> {
   const challenge = await openChallenge(deps, challengeId, (deps.now ?? Date.now)());
-  if (!(await signInSecondFactor(deps, challenge.user_id)).methods.includes('email')) {
+  const secondFactor = await signInSecondFactor(deps, challenge.user_id);
+  if (!secondFactor.methods.includes(channel)) {
     throw new AppError('PRECONDITION_FAILED', {
-      message: 'This account uses an authenticator app: enter its code, or one of your backup codes.',
+      message:
+        channel === 'sms'
+          ? 'Text messages are not a sign-in method for this account. Choose another way.'
+          : 'This account uses two-step verification: use one of its methods, or one of your backup codes.',
     });
+  }
+  if (channel === 'sms') {
+    const number = secondFactor.phone!.number;
+    await issueSmsCode(deps, challenge.user_id, number, 'sms_sign_in');
+    return { to: maskPhoneNumber(number) };
   }
   const user = await deps.db
     .selectFrom('users')
@@ -351,36 +398,62 @@ export async function resendSignInCode(deps: SignInDeps, challengeId: string): P
     .where('id', '=', challenge.user_id)
     .executeTakeFirstOrThrow();
   await issueEmailCode(deps, user, 'sign_in');
+  return { to: user.email };
 }
 
+/**
+ * Proves the second factor of an open challenge: given the methods the account
+ * offers now and the factor context, answers the outcome (or throws).
+ */
+export type SecondFactorProver = (userId: string, context: FactorContext) => Promise<SecondFactorOutcome>;
+
+/** Finishes a sign-in challenge with a typed code (authenticator, SMS, email, backup code). */
 export async function completeSignIn(
   deps: SignInDeps,
-  input: { challengeId: string; method: SecondFactorMethod; code: string },
+  input: { challengeId: string; method: CodeMethod; code: string },
+): Promise<Tokens & { backupCodesRemaining?: number }> {
+  return completeChallenge(deps, input.challengeId, input.method, (userId, context) =>
+    verifySecondFactor(deps, userId, { method: input.method, code: input.code }, context),
+  );
+}
+
+/**
+ * The one way a challenge ends in a session: the account's current methods
+ * (a factor added meanwhile counts at once), the prover, the challenge's own
+ * attempt limit, then a single-use claim and `finishSignIn`.
+ */
+export async function completeChallenge(
+  deps: SignInDeps,
+  challengeId: string,
+  method: SecondFactorMethod,
+  prove: SecondFactorProver,
 ): Promise<Tokens & { backupCodesRemaining?: number }> {
   const now = (deps.now ?? Date.now)();
-  const challenge = await openChallenge(deps, input.challengeId, now);
+  const challenge = await openChallenge(deps, challengeId, now);
   const request = JSON.parse(challenge.device_json) as SignInRequest;
   const described = describeRequest(deps, request, now);
-  // What the account has now (not when the challenge began): a factor added meanwhile counts at once.
   const { methods } = await signInSecondFactor(deps, challenge.user_id);
-  const outcome = await verifySecondFactor(
-    deps,
-    challenge.user_id,
-    { method: input.method, code: input.code },
-    {
+  const countAttempt = () =>
+    deps.db
+      .updateTable('sign_in_challenges')
+      .set({ attempts: challenge.attempts + 1 })
+      .where('id', '=', challenge.id)
+      .execute();
+  let outcome: SecondFactorOutcome;
+  try {
+    outcome = await prove(challenge.user_id, {
       purpose: 'sign_in',
       allowed: methods,
       ip: described.signals.ip,
       deviceLabel: described.session.label,
       sessionId: null,
-    },
-  );
+    });
+  } catch (error) {
+    await countAttempt();
+    throw error;
+  }
   if (!outcome.ok) {
-    await deps.db
-      .updateTable('sign_in_challenges')
-      .set({ attempts: challenge.attempts + 1 })
-      .where('id', '=', challenge.id)
-      .execute();
+    await countAttempt();
     throw secondFactorRefused(outcome);
   }
   const claimed = await deps.db
@@ -400,10 +473,15 @@ export async function completeSignIn(
   const tokens = await finishSignIn(deps, challenge.user_id, described, user.email_normalized, assessment, {
     now,
     mfaVerifiedAt: now,
-    method: input.method,
+    method,
   });
   const remaining = outcome.detail.backupCodesRemaining;
   return remaining === undefined ? tokens : { ...tokens, backupCodesRemaining: remaining };
+}
+
+/** The user a sign-in challenge belongs to, while it is open (for the passkey options of its second step). */
+export async function challengeUser(deps: SignInDeps, challengeId: string): Promise<string> {
+  return (await openChallenge(deps, challengeId, (deps.now ?? Date.now)())).user_id;
 }
 
 /** Confirms the email with its mailed code and signs in on this device (which becomes a known device). */
@@ -413,7 +491,7 @@ export async function verifyEmailAndSignIn(
   request: SignInRequest,
 ): Promise<Tokens> {
   const user = await findUserByEmail(deps.db, input.email);
-  if (user === undefined || !(await consumeEmailCode(deps, user.id, 'verify_email', input.code))) {
+  if (user === undefined || !(await consumeOneTimeCode(deps, user.id, 'verify_email', input.code))) {
     throw new AppError('VALIDATION_FAILED', {
       message: 'That code is not right or has expired.',
       fieldErrors: { code: ['That code is not right or has expired. Check the latest email or ask for a new code.'] },

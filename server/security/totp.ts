@@ -63,6 +63,11 @@ export async function confirmedTotp(db: Kysely<Database>, userId: string) {
  * its first code. Refused while an authenticator is already confirmed, so a
  * half-finished set-up never replaces a working one.
  */
+export const totpAlreadySetUp = () =>
+  new AppError('PRECONDITION_FAILED', {
+    message: 'An authenticator app is already set up. Remove it first to set up a different one.',
+  });
+
 export async function startTotpEnrollment(
   db: Kysely<Database>,
   user: { id: string; email: string },
@@ -79,11 +84,7 @@ export async function startTotpEnrollment(
         .where('mfa_totp.confirmed_at', 'is', null),
     )
     .executeTakeFirst();
-  if (written.numInsertedOrUpdatedRows !== 1n) {
-    throw new AppError('PRECONDITION_FAILED', {
-      message: 'An authenticator app is already set up. Remove it first to set up a different one.',
-    });
-  }
+  if (written.numInsertedOrUpdatedRows !== 1n) throw totpAlreadySetUp();
   const otpauthUri = totpUri(secret, user.email);
   return { otpauthUri, qrSvg: await totpQrSvg(otpauthUri), secret };
 }

@@ -165,6 +165,12 @@ const table: Record<string, Row> = {
   },
   'mfa.totp.confirm': { access: 'authed', call: (c) => c.mfa.totp.confirm.mutate({ code: '123456' }) },
   'mfa.totp.remove': { access: 'stepUp', call: (c) => c.mfa.totp.remove.mutate() },
+  'mfa.sms.begin': {
+    access: 'authed',
+    call: (c, { bob }) => c.mfa.sms.begin.mutate({ phone: '+44 7700 900456', currentPassword: bob.password }),
+  },
+  'mfa.sms.confirm': { access: 'authed', call: (c) => c.mfa.sms.confirm.mutate({ code: '123456' }) },
+  'mfa.sms.remove': { access: 'stepUp', call: (c) => c.mfa.sms.remove.mutate() },
   'mfa.backupCodes.regenerate': { access: 'stepUp', call: (c) => c.mfa.backupCodes.regenerate.mutate() },
   'mfa.setDefault': { access: 'stepUp', call: (c) => c.mfa.setDefault.mutate({ method: 'totp' }) },
   'passkeys.registrationOptions': {
@@ -198,6 +204,15 @@ const table: Record<string, Row> = {
   'passkeys.signIn': {
     access: 'public',
     call: (c) => c.passkeys.signIn.mutate({ challengeId: 'none', response: fakeAssertion }),
+  },
+  'passkeys.secondStepOptions': {
+    access: 'public',
+    call: (c) => c.passkeys.secondStepOptions.mutate({ challengeId: 'none' }),
+  },
+  'passkeys.completeSignIn': {
+    access: 'public',
+    call: (c) =>
+      c.passkeys.completeSignIn.mutate({ challengeId: 'none', passkeyChallengeId: 'none', response: fakeAssertion }),
   },
   'passkeys.stepUpOptions': { access: 'authed', call: (c) => c.passkeys.stepUpOptions.mutate() },
   'passkeys.stepUp': {

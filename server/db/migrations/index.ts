@@ -13,6 +13,7 @@ import * as m0005 from './0005_sign_in_challenges.ts';
 import * as m0006 from './0006_mfa.ts';
 import * as m0007 from './0007_roles.ts';
 import * as m0008 from './0008_passkeys.ts';
+import * as m0009 from './0009_mfa_phone.ts';
 
 export type DatabaseEngine = 'sqlite' | 'postgres';
 
@@ -34,4 +35,5 @@ export const migrations: Readonly<Record<string, NumberedMigration>> = {
   '0006_mfa': m0006,
   '0007_roles': m0007,
   '0008_passkeys': m0008,
+  '0009_mfa_phone': m0009,
 };
