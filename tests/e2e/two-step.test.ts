@@ -11,8 +11,12 @@
  * keep the backup codes it shows once; sign in with the app's code; sign in
  * with a backup code (9 left); the same backup code again is refused with a
  * clear message (another one works); add a passkey, rename it; sign in with
- * the passkey alone. Refusals the story provokes on purpose are checked one
- * by one; any other console error fails the test.
+ * the passkey alone, then with the password and the passkey as the second
+ * step; add a phone for SMS codes (texts go through Twilio's wire format to a
+ * loopback server) after a step-up with a backup code; sign in with a texted
+ * code; make SMS the default, so the next sign-in texts the code at once.
+ * Refusals the story provokes on purpose are checked one by one; any other
+ * console error fails the test.
  */
 import { readFileSync } from 'node:fs';
 import { generate } from 'otplib';
@@ -22,11 +26,13 @@ import { ensureRendererBuilt } from '../../build/start.ts';
 import { chromiumUnavailableReason, launchChromium, saveScreenshot, watchForErrors } from '../support/browser.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { startTestSmtpServer, type CapturedMail, type TestSmtpServer } from '../support/smtp.ts';
+import { startTestTwilioServer, type TestTwilioServer } from '../support/twilio.ts';
 
 const skipReason = chromiumUnavailableReason();
 if (skipReason !== null) console.warn(`[e2e] skipping: ${skipReason}`);
 
 let smtp: TestSmtpServer;
+let twilio: TestTwilioServer;
 let server: TestServer;
 let browser: Browser;
 let context: BrowserContext;
@@ -38,7 +44,13 @@ beforeAll(async () => {
   if (skipReason !== null) return;
   ensureRendererBuilt();
   smtp = await startTestSmtpServer();
+  twilio = await startTestTwilioServer();
   server = await startTestServer({
+    SMS_TWILIO_ACCOUNT_SID: twilio.accountSid,
+    SMS_TWILIO_AUTH_TOKEN: twilio.authToken,
+    SMS_TWILIO_FROM: twilio.fromNumbers[0]!,
+    SMS_TWILIO_BASE_URL: twilio.baseUrl,
+    SMS_MIN_INTERVAL_SECONDS: '0',
     MAIL_SMTP_HOST: smtp.host,
     MAIL_SMTP_PORT: String(smtp.port),
     MAIL_SMTP_SECURITY: 'none',
@@ -58,6 +70,7 @@ afterAll(async () => {
   await context?.close();
   await browser?.close();
   await server?.dispose();
+  await twilio?.close();
   await smtp?.close();
 });
 
@@ -65,6 +78,7 @@ const account = {
   name: 'Grace Hopper',
   email: `grace-${Date.now()}@example.com`,
   password: 'compiler a-0 in 1952',
+  phone: { typed: '+44 7700 900461', e164: '+447700900461', masked: '+44*******461' },
 };
 let secret = '';
 let backupCodes: string[] = [];
@@ -80,6 +94,16 @@ async function mailedCode(subject: RegExp): Promise<string> {
   if (code === undefined) throw new Error(`no code in mail "${mail.subject}"`);
   return code;
 }
+
+/** The code in the next text to the account's phone (after the `seen` earlier ones). */
+async function textedCode(seen: number): Promise<string> {
+  await expect
+    .poll(() => twilio.messages.filter((m) => m.to === account.phone.e164).length, { timeout: 10_000 })
+    .toBeGreaterThan(seen);
+  const text = twilio.messages.filter((m) => m.to === account.phone.e164).at(-1)!;
+  return /\b(\d{6})\b/.exec(text.body)![1]!;
+}
+const textsSoFar = () => twilio.messages.filter((m) => m.to === account.phone.e164).length;
 
 /** The app's code `steps` time steps from now (the server accepts ±1 and never the same step twice). */
 const appCode = (steps = 0) => generate({ secret, epoch: Math.floor(Date.now() / 1000) + steps * 30 });
@@ -308,6 +332,90 @@ describe('two-step verification in Chromium', () => {
     await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
     await signedIn();
     await expect.poll(() => page.getByRole('banner').textContent()).toContain(account.name);
+    expect(errors).toEqual([]);
+  });
+
+  it('offers the passkey as the second step after the password', async (ctx) => {
+    if (skipReason !== null) return ctx.skip(skipReason);
+    await signOut();
+    await signInWithPassword();
+    const methods = page.getByRole('radiogroup', { name: 'Verify with' });
+    expect(
+      await methods.getByRole('radio').evaluateAll((radios) => radios.map((r) => r.parentElement?.textContent)),
+    ).toEqual(['Passkey or security key', 'Authenticator app', 'Backup code']);
+    await saveWholeScreen('two-step-passkey-second-step');
+    await page.getByRole('button', { name: 'Use passkey or security key' }).click();
+    await signedIn();
+    expect(errors).toEqual([]);
+  });
+
+  it('adds a phone after a step-up with a backup code, then signs in with a texted code', async (ctx) => {
+    if (skipReason !== null) return ctx.skip(skipReason);
+    // As if the window had passed: the session must prove a second factor again before adding one.
+    await server.deps.db.updateTable('sessions').set({ mfa_verified_at: null }).execute();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Security' }).click();
+    await expect.poll(() => heading()).toBe('Security');
+    const section = twoStep();
+    await section.getByRole('button', { name: 'Add phone number' }).click();
+    await section.getByLabel('Mobile number').fill('07700 900461');
+    await expectRefusals([400], async () => {
+      await section.getByRole('button', { name: 'Text me a code' }).click();
+      await expect
+        .poll(() => page.locator('#sms-number-phone-error').textContent())
+        .toBe('Include the country code, starting with + (for example +44 7700 900123).');
+    });
+    await section.getByLabel('Mobile number').fill(account.phone.typed);
+    const dialog = page.getByRole('dialog', { name: 'Confirm it is you' });
+    await expectRefusals([403], async () => {
+      await section.getByRole('button', { name: 'Text me a code' }).click();
+      await expect.poll(() => dialog.isVisible()).toBe(true);
+    });
+    await dialog.getByRole('radio', { name: 'Backup code' }).check();
+    await dialog.getByRole('textbox', { name: 'Backup code' }).fill(backupCodes[2]!);
+    await saveScreenshot(page, 'two-step-step-up-dialog');
+    await dialog.getByRole('button', { name: 'Confirm' }).click();
+    // The step-up done, the number is sent again by itself.
+    await section.getByLabel('Code from the text message').fill(await textedCode(0));
+    await section.getByRole('button', { name: 'Turn on' }).click();
+    await expect.poll(() => section.textContent()).toContain('Your phone is set up.');
+    await expect.poll(() => section.textContent()).toContain(`Codes go to ${account.phone.masked}`);
+    // The backup codes stayed (the phone is not the first factor): 7 left after the step-up.
+    await expect.poll(() => section.textContent()).toContain('7 backup codes left.');
+    await saveWholeScreen('two-step-sms-on');
+
+    await signOut();
+    await signInWithPassword();
+    await page.getByRole('radio', { name: 'Code by text message' }).check();
+    const seen = textsSoFar();
+    await page.getByRole('button', { name: 'Text me a code' }).click();
+    await expect.poll(() => page.locator('main').textContent()).toContain('We texted a new code.');
+    await page.getByLabel('Code from the text message').fill(await textedCode(seen));
+    await page.getByRole('button', { name: 'Verify and sign in' }).click();
+    await signedIn();
+    expect(errors).toEqual([]);
+  });
+
+  it('makes SMS the default method, after which a sign-in texts the code at once', async (ctx) => {
+    if (skipReason !== null) return ctx.skip(skipReason);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Security' }).click();
+    const section = twoStep();
+    const choice = section.getByRole('radiogroup', { name: 'Ask first with' });
+    await expect.poll(() => choice.getByRole('radio', { name: 'Passkey or security key' }).isChecked()).toBe(true);
+    // Signed in with a texted code a moment ago: fresh enough, no step-up dialog.
+    await choice.getByRole('radio', { name: 'Code by text message' }).check();
+    await expect.poll(() => section.textContent()).toContain('Sign-ins will offer that method first.');
+
+    await signOut();
+    const seen = textsSoFar();
+    await signInWithPassword();
+    expect(await page.getByRole('radio', { name: 'Code by text message' }).isChecked()).toBe(true);
+    await expect
+      .poll(() => page.locator('main').textContent())
+      .toContain(`We texted a 6-digit code to ${account.phone.masked}.`);
+    await page.getByLabel('Code from the text message').fill(await textedCode(seen));
+    await saveWholeScreen('two-step-sms-second-step');
+    await page.getByRole('button', { name: 'Verify and sign in' }).click();
+    await signedIn();
     expect(errors).toEqual([]);
   });
 });

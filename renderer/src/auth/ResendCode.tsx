@@ -14,6 +14,7 @@ export function ResendCode({
   error,
   sentMessage,
   onResend,
+  firstLabel,
 }: {
   /** When the last code was sent (epoch ms), or null if unknown. */
   sentAt: number | null;
@@ -22,6 +23,8 @@ export function ResendCode({
   /** What to say once a new code has gone out (null before). */
   sentMessage: string | null;
   onResend: () => void;
+  /** The button's words before any code was sent (default: "Send a new code"). */
+  firstLabel?: string | undefined;
 }) {
   const { t } = useTranslation();
   const now = useNow(1_000);
@@ -42,7 +45,9 @@ export function ResendCode({
           ? t('account.code.sending')
           : secondsLeft > 0
             ? t('account.code.resendIn', { seconds: secondsLeft })
-            : t('account.code.resend')}
+            : sentAt === null && firstLabel !== undefined
+              ? firstLabel
+              : t('account.code.resend')}
       </button>
       <div aria-live="polite" className="notice-region">
         {sentMessage !== null && !busy && <p className="notice">{sentMessage}</p>}

@@ -7,9 +7,11 @@ describe('parseChallenge', () => {
     const challenge = {
       status: 'mfa_required',
       challengeId: 'c1',
-      methods: ['totp', 'email'],
-      defaultMethod: 'totp',
+      methods: ['passkey', 'sms', 'backup_code'],
+      defaultMethod: 'sms',
       reasons: ['New sign-in from Chrome 156 on Linux'],
+      phone: '+44*******123',
+      smsSent: true,
     };
     expect(parseChallenge(challenge)).toEqual(challenge);
   });
@@ -19,10 +21,18 @@ describe('parseChallenge', () => {
       parseChallenge({
         status: 'mfa_required',
         challengeId: 'c1',
-        methods: ['passkey', 'email'],
-        defaultMethod: 'passkey',
+        methods: ['carrier_pigeon', 'email'],
+        defaultMethod: 'carrier_pigeon',
       }),
-    ).toEqual({ status: 'mfa_required', challengeId: 'c1', methods: ['email'], defaultMethod: 'email', reasons: [] });
+    ).toEqual({
+      status: 'mfa_required',
+      challengeId: 'c1',
+      methods: ['email'],
+      defaultMethod: 'email',
+      reasons: [],
+      phone: null,
+      smsSent: false,
+    });
   });
 
   it('refuses anything that is not a usable challenge', () => {

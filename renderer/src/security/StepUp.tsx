@@ -1,10 +1,11 @@
 /**
- * Step-up: some changes (removing the authenticator app or a passkey, new
- * backup codes) need a second factor proved within the last few minutes.
- * `useStepUp().guard(action)` runs the action; when the server answers
- * STEP_UP_REQUIRED it opens a dialog where the user proves one (app code,
- * backup code, a mailed code for accounts without an app, or a passkey),
- * then runs the action again. Closing the dialog gives the action up
+ * Step-up: some changes (adding or removing a second factor, new backup
+ * codes, the default method) need a second factor proved within the last few
+ * minutes. `useStepUp().guard(action)` runs the action; when the server
+ * answers STEP_UP_REQUIRED it opens a dialog where the user proves one of the
+ * methods the server offers this account (`mfa.status().methods`, the
+ * default first: a passkey, an app code, a texted code, a mailed code for
+ * accounts without a factor, or a backup code), then runs the action again. Closing the dialog gives the action up
  * (`StepUpCancelled`, which screens do not show as an error).
  */
 import { startAuthentication } from '@simplewebauthn/browser';
@@ -12,13 +13,19 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useCallback, useEffect, useId, useRef, useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { z } from 'zod';
-import { codeInput, secondFactorCodeSchema } from '../auth/secondFactor.ts';
+import {
+  codeInput,
+  methodsDefaultFirst,
+  secondFactorCodeSchema,
+  type CodeMethod,
+  type SecondFactorMethod,
+} from '../auth/secondFactor.ts';
 import { useTRPC, useTRPCClient } from '../api/trpc.ts';
 import { ErrorNotice } from '../errors/ErrorNotice.tsx';
 import { FormNotice, SubmitButton, TextField } from '../forms/fields.tsx';
 import { useAccountForm } from '../forms/useAccountForm.ts';
 import { WebAuthnErrorNotice } from './WebAuthnErrorNotice.tsx';
-import { isStepUpRequired, StepUpCancelled, stepUpMethods, type StepUpMethod } from './twoStep.ts';
+import { isStepUpRequired, StepUpCancelled } from './twoStep.ts';
 
 interface Pending {
   resolve: () => void;
@@ -82,25 +89,19 @@ function StepUpForm({ titleId, onDone, onCancel }: { titleId: string; onDone: ()
   const client = useTRPCClient();
   const queryClient = useQueryClient();
   const status = useQuery(trpc.mfa.status.queryOptions());
-  const passkeys = useQuery(trpc.passkeys.list.queryOptions());
-  const methods =
-    status.data === undefined
-      ? []
-      : stepUpMethods({
-          totpEnabled: status.data.totp.enabled,
-          backupCodesRemaining: status.data.backupCodes.remaining,
-          passkeys: passkeys.data?.length ?? 0,
-        });
-  const [chosen, setChosen] = useState<StepUpMethod | null>(null);
+  const methods = status.data === undefined ? [] : methodsDefaultFirst(status.data);
+  const [chosen, setChosen] = useState<SecondFactorMethod | null>(null);
   const method = chosen ?? methods[0] ?? null;
-  const [codeSent, setCodeSent] = useState(false);
+  const [codeSent, setCodeSent] = useState<'email' | 'sms' | null>(null);
 
   const finish = () => {
     void queryClient.invalidateQueries({ queryKey: trpc.mfa.pathKey() });
     onDone();
   };
   const stepUp = useMutation(trpc.mfa.stepUp.mutationOptions({ onSuccess: finish }));
-  const sendCode = useMutation(trpc.mfa.sendStepUpCode.mutationOptions({ onSuccess: () => setCodeSent(true) }));
+  const sendCode = useMutation(
+    trpc.mfa.sendStepUpCode.mutationOptions({ onSuccess: (_answer, input) => setCodeSent(input?.method ?? 'email') }),
+  );
   const withPasskey = useMutation({
     mutationFn: async () => {
       const { challengeId, options } = await client.passkeys.stepUpOptions.mutate();
@@ -110,11 +111,11 @@ function StepUpForm({ titleId, onDone, onCancel }: { titleId: string; onDone: ()
     onSuccess: finish,
   });
 
-  const codeMethod = method === 'passkey' || method === null ? 'totp' : method;
+  const codeMethod: CodeMethod = method === 'passkey' || method === null ? 'totp' : method;
   const schema = z.object({ code: secondFactorCodeSchema(codeMethod) });
   const form = useAccountForm({ formId: 'step-up', schema, initial: { code: '' }, error: stepUp.error });
 
-  const choose = (next: StepUpMethod) => {
+  const choose = (next: SecondFactorMethod) => {
     setChosen(next);
     form.reset();
     stepUp.reset();
@@ -172,20 +173,24 @@ function StepUpForm({ titleId, onDone, onCancel }: { titleId: string; onDone: ()
             if (!stepUp.isPending) stepUp.mutate(codeInput(codeMethod, data.code));
           })}
         >
-          {method === 'email' && (
+          {(method === 'email' || method === 'sms') && (
             <div>
-              <FormNotice>{codeSent ? t('security.stepUp.codeSent') : null}</FormNotice>
+              <FormNotice>
+                {codeSent === method
+                  ? t(`security.stepUp.codeSent.${method}`, { phone: status.data?.sms.number ?? '' })
+                  : null}
+              </FormNotice>
               <button
                 type="button"
                 className="button button-secondary"
                 aria-disabled={sendCode.isPending ? true : undefined}
-                onClick={() => !sendCode.isPending && sendCode.mutate()}
+                onClick={() => !sendCode.isPending && sendCode.mutate({ method })}
               >
                 {sendCode.isPending
                   ? t('security.stepUp.sending')
-                  : codeSent
+                  : codeSent === method
                     ? t('security.stepUp.sendAgain')
-                    : t('security.stepUp.sendCode')}
+                    : t(`security.stepUp.sendCode.${method}`)}
               </button>
               <ErrorNotice error={sendCode.error} />
             </div>
@@ -198,7 +203,7 @@ function StepUpForm({ titleId, onDone, onCancel }: { titleId: string; onDone: ()
             value={form.values.code}
             onChange={form.set('code')}
             error={form.errorFor('code')}
-            autoFocus={method !== 'email'}
+            autoFocus={method !== 'email' && method !== 'sms'}
           />
           <ErrorNotice error={stepUp.error} />
           <div className="dialog-actions">

@@ -31,6 +31,8 @@ const signInMethods: Partial<Record<string, EventSentenceId>> = {
   email_code: 'signed_in_email_code',
   email: 'signed_in_email',
   totp: 'signed_in_totp',
+  sms: 'signed_in_sms',
+  passkey: 'signed_in_passkey',
   backup_code: 'signed_in_backup_code',
 };
 

@@ -6,7 +6,6 @@ import {
   isStepUpRequired,
   shownError,
   StepUpCancelled,
-  stepUpMethods,
   svgDataUrl,
   webAuthnFailure,
 } from './twoStep.ts';
@@ -67,18 +66,6 @@ describe('backupCodesFile', () => {
       'Each code works once.',
       '',
     ]);
-  });
-});
-
-describe('stepUpMethods', () => {
-  it('offers the app and backup codes, never email, when an app is set up', () => {
-    expect(stepUpMethods({ totpEnabled: true, backupCodesRemaining: 3, passkeys: 0 })).toEqual(['totp', 'backup_code']);
-    expect(stepUpMethods({ totpEnabled: true, backupCodesRemaining: 0, passkeys: 1 })).toEqual(['totp', 'passkey']);
-  });
-
-  it('offers a mailed code without an app', () => {
-    expect(stepUpMethods({ totpEnabled: false, backupCodesRemaining: 0, passkeys: 0 })).toEqual(['email']);
-    expect(stepUpMethods({ totpEnabled: false, backupCodesRemaining: 0, passkeys: 2 })).toEqual(['email', 'passkey']);
   });
 });
 

@@ -1,10 +1,8 @@
 /**
  * The pure parts of the two-step verification screens: what a failed call
  * asks for (step-up, the password again), the QR code as an image URL, the
- * backup-code file, the ways a session can step up, and what a failed
- * WebAuthn ceremony means for the user.
+ * backup-code file, and what a failed WebAuthn ceremony means for the user.
  */
-export type StepUpMethod = 'totp' | 'backup_code' | 'email' | 'passkey';
 
 function appCodeOf(error: unknown): unknown {
   if (typeof error !== 'object' || error === null) return undefined;
@@ -64,23 +62,6 @@ export function backupCodesFile(
     lines.note,
     '',
   ].join('\n');
-}
-
-/**
- * How this account can prove a second factor inside a session. With an
- * authenticator app, its codes and the backup codes (email is not a second
- * factor then); without one, a mailed code. A passkey always can.
- */
-export function stepUpMethods(account: {
-  totpEnabled: boolean;
-  backupCodesRemaining: number;
-  passkeys: number;
-}): StepUpMethod[] {
-  const methods: StepUpMethod[] = account.totpEnabled
-    ? ['totp', ...(account.backupCodesRemaining > 0 ? (['backup_code'] as const) : [])]
-    : ['email'];
-  if (account.passkeys > 0) methods.push('passkey');
-  return methods;
 }
 
 export type WebAuthnFailure = 'cancelled' | 'already_registered' | 'unsupported' | 'failed';
