@@ -81,7 +81,11 @@ ensure_modules() {
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
   say "Installing npm dependencies (npm ci)…"
   # The Electron binary cannot be downloaded everywhere; `start` says so and falls back to the browser.
-  (cd "$ROOT" && ELECTRON_SKIP_BINARY_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >&2) || die "npm ci failed."
+  # mediasoup's install would download its worker from GitHub, or build it with
+  # meson subprojects it downloads: either fails offline and fails the whole
+  # install. Skip it here; ensure_mediasoup_worker provides the worker after.
+  (cd "$ROOT" && ELECTRON_SKIP_BINARY_DOWNLOAD=1 MEDIASOUP_WORKER_BIN=skip-during-install \
+    npm ci --no-audit --no-fund --loglevel=error >&2) || die "npm ci failed."
   echo "$want" >"$stamp"
 }
 
