@@ -7,14 +7,18 @@
  *   megilance-server config           print the parsed configuration (no secrets)
  *   megilance-server outbox [--read ID] list (or read) mail in the dev outbox
  *   megilance-server admin grant|revoke EMAIL   make a user an administrator, or not
+ *   megilance-server admin reset-2fa EMAIL --reason TEXT --by WHO   remove every second factor (recovery)
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type ServerConfig } from './config.ts';
 import { openDatabase, redactUrl } from './db/connect.ts';
-import { MailOutbox } from './delivery/mail.ts';
+import { createMailer, MailOutbox } from './delivery/mail.ts';
+import { createSmsSender } from './delivery/sms.ts';
 import { migrateToLatest, pendingMigrations } from './db/migrate.ts';
 import { createLogger } from './logger.ts';
 import { recordSecurityEvent } from './security/events.ts';
+import { adminResetSecondFactors } from './security/mfa.ts';
+import { createPasswordHasher } from './security/passwords.ts';
 import { startServer } from './main.ts';
 
 const usage = `Usage: megilance-server <command>
@@ -25,6 +29,9 @@ Commands:
   config              print the configuration the server would use
   outbox [--read ID]  list the dev mail outbox (newest first), or print one message
   admin grant EMAIL   make a user an administrator (admin revoke EMAIL undoes it)
+  admin reset-2fa EMAIL --reason TEXT --by WHO
+                      remove every second factor of a user who lost them all, after
+                      checking their identity (see server/security/README.md)
   help                show this help
 
 Configuration comes from the environment and .env; see .env.example.`;
@@ -36,6 +43,8 @@ async function main(argv: string[]): Promise<number> {
     options: {
       status: { type: 'boolean', default: false },
       read: { type: 'string' },
+      reason: { type: 'string' },
+      by: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -72,6 +81,8 @@ async function main(argv: string[]): Promise<number> {
     case 'outbox':
       return runOutbox(config, values.read);
     case 'admin':
+      if (positionals[1] === 'reset-2fa')
+        return runResetSecondFactors(config, positionals[2], values.reason, values.by);
       return runAdmin(config, positionals[1], positionals[2]);
     default:
       console.error(`megilance-server: unknown command "${command}"\n\n${usage}`);
@@ -158,6 +169,65 @@ async function runAdmin(config: ServerConfig, action: string | undefined, email:
     console.log(`${user.email} is now ${role === 'admin' ? 'an administrator' : 'a member'}.`);
     return 0;
   } finally {
+    await database.close();
+  }
+}
+
+/** The documented recovery path: identity checked out of band, then every second factor removed and sessions ended. */
+async function runResetSecondFactors(
+  config: ServerConfig,
+  email: string | undefined,
+  reason: string | undefined,
+  by: string | undefined,
+): Promise<number> {
+  if (
+    email === undefined ||
+    reason === undefined ||
+    reason.trim().length < 10 ||
+    by === undefined ||
+    by.trim() === ''
+  ) {
+    console.error(
+      'megilance-server: usage: megilance-server admin reset-2fa EMAIL --reason "how the identity was checked" --by "your name"\n' +
+        "(the reason, at least 10 characters, and who you are go into the user's security log)",
+    );
+    return 64;
+  }
+  const logger = createLogger({ ...config, log: { ...config.log, level: 'warn' } });
+  const database = openDatabase(config.database, logger, config.slowQueryMs);
+  const mailer = createMailer({ ...config.mail, logger });
+  try {
+    await migrateToLatest(database.db, database.engine);
+    const user = await database.db
+      .selectFrom('users')
+      .select(['id', 'email'])
+      .where('email_normalized', '=', email.trim().toLowerCase())
+      .executeTakeFirst();
+    if (user === undefined) {
+      console.error(`megilance-server: no account with the email ${email}`);
+      return 1;
+    }
+    const deps = {
+      db: database.db,
+      config: config.security,
+      hasher: createPasswordHasher(config.security.argon2),
+      mailer,
+      sms: createSmsSender({ twilio: null, db: database.db, logger }),
+      logger,
+    };
+    const result = await adminResetSecondFactors(deps, user.id, {
+      by: `${by.trim()} (megilance-server admin)`,
+      reason: reason.trim(),
+      ip: '127.0.0.1',
+    });
+    console.log(
+      `Second factors of ${user.email} removed: authenticator app ${result.totpRemoved ? 'yes' : 'no'}, ` +
+        `phone ${result.phoneRemoved ? 'yes' : 'no'}, passkeys/security keys ${result.passkeysRemoved}, ` +
+        `backup codes ${result.backupCodesRemoved}; ${result.sessionsEnded} session(s) ended. The owner was mailed.`,
+    );
+    return 0;
+  } finally {
+    mailer.close();
     await database.close();
   }
 }

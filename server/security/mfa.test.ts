@@ -6,6 +6,9 @@
  * instead of waiting 30 seconds.
  */
 import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { generate } from 'otplib';
 import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -387,5 +390,36 @@ describe('isolation and recovery', () => {
     const again = await client().auth.signIn.mutate({ email: user.email, password: PASSWORD });
     expect(again.status).toBe('signed_in');
     await smtp.waitForMessage((m) => m.to.includes(user.email) && /was reset/.test(m.subject), 5_000);
+  });
+
+  it('is what `megilance-server admin reset-2fa` does, with who and why in the log', async () => {
+    const user = await newUser();
+    await enroll(user);
+    const cli = join(import.meta.dirname, '..', 'cli.ts');
+    const env = {
+      ...process.env,
+      MEGILANCE_DATA_DIR: server.dataDir,
+      MAIL_SMTP_HOST: smtp.host,
+      MAIL_SMTP_PORT: String(smtp.port),
+      MAIL_SMTP_SECURITY: 'none',
+      LOG_LEVEL: 'silent',
+    };
+    const run = (...args: string[]) =>
+      promisify(execFile)(process.execPath, [cli, 'admin', 'reset-2fa', ...args], { env });
+    await expect(run(user.email, '--reason', 'too short', '--by', 'Ada')).rejects.toMatchObject({ code: 64 });
+    expect((await user.api.mfa.status.query()).totp.enabled).toBe(true);
+    const { stdout } = await run(user.email, '--reason', 'replied from the address and named a payout', '--by', 'Ada');
+    expect(stdout).toMatch(
+      /authenticator app yes, phone no, passkeys\/security keys 0, backup codes 10; 1 session\(s\) ended/,
+    );
+    expect((await refusalOf(user.api.auth.me.query())).appCode).toBe('UNAUTHENTICATED');
+    const again = await client().auth.signIn.mutate({ email: user.email, password: PASSWORD });
+    if (again.status !== 'signed_in') throw new Error(again.status);
+    const events = await client(again.tokens.accessToken).security.events.query({ limit: 20 });
+    const reset = events.find((e) => e.kind === 'mfa_removed');
+    expect(reset?.detail).toMatchObject({
+      by: 'Ada (megilance-server admin)',
+      reason: 'replied from the address and named a payout',
+    });
   });
 });
