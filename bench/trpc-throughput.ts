@@ -14,6 +14,7 @@
  * Requests carry the headers a browser's fetch sends, since tRPC copies
  * every request header into a Fetch `Request`.
  */
+import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import superjson from 'superjson';
 import type { Benchmark, BenchReport, BenchSettings, Figure, Ratio } from './lib/benchmark.ts';
@@ -131,6 +132,8 @@ async function run(settings: BenchSettings): Promise<BenchReport> {
   const server = await startServerProcess(FIXTURE, {
     NODE_ENV: 'production',
     MEGILANCE_PUBLIC_URL: 'http://127.0.0.1',
+    // A throwaway key: production requires one from the environment.
+    MFA_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     MEGILANCE_HOST: '127.0.0.1',
     MEGILANCE_PORT: '0',
     // Production's level: Fastify's per-request lines are at info, so no route logs.

@@ -19,6 +19,7 @@ import { createLogger } from './logger.ts';
 import { recordSecurityEvent } from './security/events.ts';
 import { adminResetSecondFactors } from './security/mfa.ts';
 import { createPasswordHasher } from './security/passwords.ts';
+import { createSecretBox, loadSecretKey } from './security/secret-box.ts';
 import { startServer } from './main.ts';
 
 const usage = `Usage: megilance-server <command>
@@ -212,6 +213,7 @@ async function runResetSecondFactors(
       config: config.security,
       hasher: createPasswordHasher(config.security.argon2),
       mailer,
+      secretBox: createSecretBox(loadSecretKey(config.security.secretKey).key),
       sms: createSmsSender({ twilio: null, db: database.db, logger }),
       logger,
     };

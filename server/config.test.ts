@@ -15,6 +15,8 @@ function problemsOf(env: Record<string, string>): { variable: string; problem: s
   throw new Error('expected a ConfigError');
 }
 
+const PRODUCTION_KEY = { MFA_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') };
+
 describe('server configuration', () => {
   it('runs with embedded defaults when nothing is set: SQLite under the data dir, loopback only', () => {
     const config = parseConfig({ MEGILANCE_DATA_DIR: '/var/lib/megilance-test' });
@@ -43,17 +45,24 @@ describe('server configuration', () => {
     ]);
   });
 
-  it('requires the public URL in production', () => {
+  it('requires the public URL and the MFA encryption key in production', () => {
     expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
       {
         variable: 'MEGILANCE_PUBLIC_URL',
         problem: expect.stringContaining('is required when NODE_ENV=production') as string,
       },
+      {
+        variable: 'MFA_ENCRYPTION_KEY',
+        problem: expect.stringContaining('openssl rand -base64 32') as string,
+      },
     ]);
+    expect(problemsOf({ MFA_ENCRYPTION_KEY: 'c2hvcnQ=' })[0]?.variable).toBe('MFA_ENCRYPTION_KEY');
+    expect(parseConfig({}).security.secretKey).toMatchObject({ kind: 'file' });
     expect(problemsOf({ MEGILANCE_PUBLIC_URL: 'ftp://files.example.com' })[0]?.variable).toBe('MEGILANCE_PUBLIC_URL');
-    expect(parseConfig({ NODE_ENV: 'production', MEGILANCE_PUBLIC_URL: 'https://app.example.com/' }).publicUrl).toBe(
-      'https://app.example.com',
-    );
+    expect(
+      parseConfig({ ...PRODUCTION_KEY, NODE_ENV: 'production', MEGILANCE_PUBLIC_URL: 'https://app.example.com/' })
+        .publicUrl,
+    ).toBe('https://app.example.com');
   });
 
   it('sends texts through Twilio when configured, to the dev outbox in development, and nowhere in production', () => {
@@ -66,7 +75,11 @@ describe('server configuration', () => {
     expect(twilio).toMatchObject({ kind: 'twilio', twilio: { accountSid: sid, sender: { from: '+15005550006' } } });
     expect(parseConfig({}).sms.transport.kind).toBe('outbox');
     expect(parseConfig({ SMS_DEV_OUTBOX: 'false' }).sms.transport.kind).toBe('off');
-    const production = { NODE_ENV: 'production', MEGILANCE_PUBLIC_URL: 'https://megilance.example.com' };
+    const production = {
+      ...PRODUCTION_KEY,
+      NODE_ENV: 'production',
+      MEGILANCE_PUBLIC_URL: 'https://megilance.example.com',
+    };
     expect(parseConfig(production).sms.transport.kind).toBe('off');
     expect(problemsOf({ ...production, SMS_DEV_OUTBOX: 'true' }).map((p) => p.variable)).toEqual(['SMS_DEV_OUTBOX']);
     // Half a Twilio set-up names what is missing instead of quietly turning SMS off.

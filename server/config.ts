@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import type { OutboxTransportOptions, SmtpTransportOptions } from './delivery/mail.ts';
 import type { SmsRateLimit, TwilioOptions } from './delivery/sms.ts';
+import { parseSecretKey, type SecretKeySource } from './security/secret-box.ts';
 import { riskPolicySchema, type RiskPolicy } from './risk/engine.ts';
 import { z } from 'zod';
 
@@ -127,6 +128,20 @@ export const configSchema = z.object({
     .int('must be a whole number')
     .min(1, 'must be at least 1')
     .default(500),
+  MFA_ENCRYPTION_KEY: z
+    .string()
+    .transform((text, ctx) => {
+      const key = parseSecretKey(text);
+      if (key === null) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'must be base64 of 32 random bytes, e.g. the output of `openssl rand -base64 32`',
+        });
+        return z.NEVER;
+      }
+      return key;
+    })
+    .optional(),
   SMS_TWILIO_ACCOUNT_SID: z
     .string()
     .trim()
@@ -249,6 +264,8 @@ export interface MailConfig {
 }
 
 export interface SecurityConfig {
+  /** The key that encrypts authenticator-app secrets at rest (server/security/secret-box.ts). */
+  secretKey: SecretKeySource;
   accessTokenTtlMs: number;
   sessionIdleTtlMs: number;
   sessionAbsoluteTtlMs: number;
@@ -305,14 +322,24 @@ export function parseConfig(env: Record<string, string | undefined>): ServerConf
     );
   }
   const raw = result.data;
-  if (raw.NODE_ENV === 'production' && raw.MEGILANCE_PUBLIC_URL === undefined) {
-    // Links in mail, passkey origins and guest call links all need the address users reach.
-    throw new ConfigError([
-      {
+  if (raw.NODE_ENV === 'production') {
+    const missing: { variable: string; problem: string }[] = [];
+    if (raw.MEGILANCE_PUBLIC_URL === undefined) {
+      // Links in mail, passkey origins and guest call links all need the address users reach.
+      missing.push({
         variable: 'MEGILANCE_PUBLIC_URL',
         problem: 'is required when NODE_ENV=production (the URL users reach this server at)',
-      },
-    ]);
+      });
+    }
+    if (raw.MFA_ENCRYPTION_KEY === undefined) {
+      // A key file beside the database would protect nothing; production keeps it in its secret store.
+      missing.push({
+        variable: 'MFA_ENCRYPTION_KEY',
+        problem:
+          'is required when NODE_ENV=production (base64 of 32 random bytes: `openssl rand -base64 32`; keep it in your secret store, not the database)',
+      });
+    }
+    if (missing.length > 0) throw new ConfigError(missing);
   }
   const dataDir = resolve(raw.MEGILANCE_DATA_DIR ?? defaultDataDir());
   const mail = mailConfig(raw, dataDir);
@@ -346,6 +373,10 @@ export function parseConfig(env: Record<string, string | undefined>): ServerConf
     mail,
     sms,
     security: {
+      secretKey:
+        raw.MFA_ENCRYPTION_KEY === undefined
+          ? { kind: 'file', path: join(dataDir, 'keys', 'mfa-encryption.key') }
+          : { kind: 'env', key: raw.MFA_ENCRYPTION_KEY },
       accessTokenTtlMs: raw.ACCESS_TOKEN_TTL_MINUTES * 60_000,
       sessionIdleTtlMs: raw.SESSION_IDLE_TTL_MINUTES * 60_000,
       sessionAbsoluteTtlMs: raw.SESSION_ABSOLUTE_TTL_MINUTES * 60_000,

@@ -16,6 +16,7 @@ import type { GeoLocation } from './risk/geo.ts';
 import type { ReputationLists } from './risk/ip-reputation.ts';
 import type { LiveSockets } from './security/live-sockets.ts';
 import type { PasswordHasher } from './security/passwords.ts';
+import type { SecretBox } from './security/secret-box.ts';
 
 /** A signed-in session as the API sees it. Issued by the accounts domain. */
 export interface Session {
@@ -51,6 +52,8 @@ export interface ServerDeps {
   mailer: Mailer;
   /** Text messages: Twilio, the dev outbox, or off (`availability()` says which). */
   sms: SmsSender;
+  /** Seals secrets stored for reading back (authenticator keys) under the server key. */
+  secretBox: SecretBox;
   /** IP block/anonymizer/allow lists, loaded at start-up from RISK_IP_*_FILES. */
   riskLists: ReputationLists;
   /** Offline geo-IP, or nothing when RISK_GEOIP is off. */

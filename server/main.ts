@@ -14,6 +14,7 @@ import { ServerLifecycle } from './lifecycle.ts';
 import { createLogger } from './logger.ts';
 import { createMailer, MailOutbox } from './delivery/mail.ts';
 import { createSmsSender } from './delivery/sms.ts';
+import { createSecretBox, loadSecretKey } from './security/secret-box.ts';
 import { lookupGeo, preloadGeoIp } from './risk/geo.ts';
 import { loadReputationLists } from './risk/ip-reputation.ts';
 import { LiveSockets } from './security/live-sockets.ts';
@@ -48,6 +49,13 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       'database ready',
     );
 
+    const secretKey = loadSecretKey(config.security.secretKey);
+    if (secretKey.created) {
+      logger.warn(
+        { file: config.security.secretKey.kind === 'file' ? config.security.secretKey.path : null },
+        'made a new MFA encryption key file (development); production takes MFA_ENCRYPTION_KEY from the environment',
+      );
+    }
     const deps: ServerDeps = {
       config,
       logger,
@@ -55,6 +63,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       dbEngine: database.engine,
       lifecycle,
       passwordHasher: createPasswordHasher(config.security.argon2),
+      secretBox: createSecretBox(secretKey.key),
       mailer: createMailer({ ...config.mail, logger }),
       sms: createSmsSender({
         twilio: config.sms.transport.kind === 'twilio' ? config.sms.transport.twilio : null,

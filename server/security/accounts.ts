@@ -13,6 +13,7 @@ import type { Database } from '../db/schema.ts';
 import type { SmsSender } from '../delivery/sms.ts';
 import { recordSecurityEvent } from './events.ts';
 import type { PasswordHasher } from './passwords.ts';
+import type { SecretBox } from './secret-box.ts';
 import { hashSecret, newId, newSixDigitCode, secretsEqual } from './secrets.ts';
 import { revokeSessions } from './sessions.ts';
 
@@ -28,6 +29,8 @@ export interface AccountsDeps {
   mailer: AccountMailer;
   /** Texts (SMS codes as a second factor); `availability()` says whether this server can send them. */
   sms: SmsSender;
+  /** Encrypts secrets the server reads back (authenticator keys) at rest. */
+  secretBox: SecretBox;
   logger: Logger;
   now?: () => number;
 }

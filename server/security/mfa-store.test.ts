@@ -17,9 +17,11 @@ import {
 import { openDatabase, type DatabaseHandle } from '../db/connect.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { consumeBackupCode, issueBackupCodes } from './backup-codes.ts';
+import { createSecretBox } from './secret-box.ts';
 import { checkTotpCode, confirmTotpEnrollment, startTotpEnrollment, TOTP_ENROLLMENT_TTL_MS } from './totp.ts';
 
 const logger = pino({ level: 'silent' });
+const box = createSecretBox(Buffer.alloc(32, 3));
 const dir = mkdtempSync(join(tmpdir(), 'megilance-mfa-store-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -61,42 +63,68 @@ describe.each([
     scratch = undefined;
   });
 
+  it('keeps the authenticator key encrypted at rest, bound to its user', async () => {
+    const { secret } = await startTotpEnrollment(handle.db, box, ADA, NOW);
+    const row = await handle.db
+      .selectFrom('mfa_totp')
+      .select('secret')
+      .where('user_id', '=', ADA.id)
+      .executeTakeFirstOrThrow();
+    expect(row.secret).toMatch(/^enc:v1:/);
+    expect(row.secret).not.toContain(secret);
+    // The stored value opens only for this user and with this key.
+    expect(box.open(row.secret, ADA.id)).toBe(secret);
+    expect(() => box.open(row.secret, 'someone-else')).toThrow(/does not open/);
+    expect(() => createSecretBox(Buffer.alloc(32, 4)).open(row.secret, ADA.id)).toThrow(/MFA_ENCRYPTION_KEY/);
+    await confirmTotpEnrollment(handle.db, box, ADA.id, await codeAt(secret), NOW);
+    expect((await checkTotpCode(handle.db, box, ADA.id, await codeAt(secret, 1), NOW)).kind).toBe('accepted');
+  });
+
+  it('still reads a key stored before encryption existed', async () => {
+    const plain = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
+    await handle.db
+      .insertInto('mfa_totp')
+      .values({ user_id: ADA.id, secret: plain, created_at: NOW, confirmed_at: NOW, last_used_step: null })
+      .execute();
+    expect((await checkTotpCode(handle.db, box, ADA.id, await codeAt(plain), NOW)).kind).toBe('accepted');
+  });
+
   it('restarts a pending set-up with a new secret, but never replaces a confirmed one', async () => {
-    const first = await startTotpEnrollment(handle.db, ADA, NOW);
-    const second = await startTotpEnrollment(handle.db, ADA, NOW + 1_000);
+    const first = await startTotpEnrollment(handle.db, box, ADA, NOW);
+    const second = await startTotpEnrollment(handle.db, box, ADA, NOW + 1_000);
     expect(second.secret).not.toBe(first.secret);
     // The first QR code is dead: only the newest secret confirms.
-    await expect(confirmTotpEnrollment(handle.db, ADA.id, await codeAt(first.secret), NOW)).rejects.toThrow(
+    await expect(confirmTotpEnrollment(handle.db, box, ADA.id, await codeAt(first.secret), NOW)).rejects.toThrow(
       /not right/,
     );
-    await confirmTotpEnrollment(handle.db, ADA.id, await codeAt(second.secret), NOW);
-    await expect(startTotpEnrollment(handle.db, ADA, NOW)).rejects.toThrow(/already set up/);
+    await confirmTotpEnrollment(handle.db, box, ADA.id, await codeAt(second.secret), NOW);
+    await expect(startTotpEnrollment(handle.db, box, ADA, NOW)).rejects.toThrow(/already set up/);
   });
 
   it('lets a set-up expire', async () => {
-    const { secret } = await startTotpEnrollment(handle.db, ADA, NOW);
+    const { secret } = await startTotpEnrollment(handle.db, box, ADA, NOW);
     const later = NOW + TOTP_ENROLLMENT_TTL_MS + 1;
     const code = await generate({ secret, epoch: Math.floor(later / 1000) });
-    await expect(confirmTotpEnrollment(handle.db, ADA.id, code, later)).rejects.toThrow(/expired/);
+    await expect(confirmTotpEnrollment(handle.db, box, ADA.id, code, later)).rejects.toThrow(/expired/);
   });
 
   it('accepts each time step once: the confirmation code, earlier steps and racing uses are replays', async () => {
-    const { secret } = await startTotpEnrollment(handle.db, ADA, NOW);
+    const { secret } = await startTotpEnrollment(handle.db, box, ADA, NOW);
     const now = await codeAt(secret);
-    await confirmTotpEnrollment(handle.db, ADA.id, now, NOW);
-    expect((await checkTotpCode(handle.db, ADA.id, now, NOW)).kind).toBe('replayed');
-    expect((await checkTotpCode(handle.db, ADA.id, await codeAt(secret, -1), NOW)).kind).toBe('replayed');
-    expect((await checkTotpCode(handle.db, ADA.id, await codeAt(secret, 2), NOW)).kind).toBe('wrong');
+    await confirmTotpEnrollment(handle.db, box, ADA.id, now, NOW);
+    expect((await checkTotpCode(handle.db, box, ADA.id, now, NOW)).kind).toBe('replayed');
+    expect((await checkTotpCode(handle.db, box, ADA.id, await codeAt(secret, -1), NOW)).kind).toBe('replayed');
+    expect((await checkTotpCode(handle.db, box, ADA.id, await codeAt(secret, 2), NOW)).kind).toBe('wrong');
 
     const next = await codeAt(secret, 1);
     const raced = await Promise.all([
-      checkTotpCode(handle.db, ADA.id, next, NOW),
-      checkTotpCode(handle.db, ADA.id, next, NOW),
+      checkTotpCode(handle.db, box, ADA.id, next, NOW),
+      checkTotpCode(handle.db, box, ADA.id, next, NOW),
     ]);
     expect(raced.map((r) => r.kind).sort()).toEqual(['accepted', 'replayed']);
     // Thirty seconds on, the following step is accepted.
-    expect((await checkTotpCode(handle.db, ADA.id, await codeAt(secret, 2), NOW + 30_000)).kind).toBe('accepted');
-    expect((await checkTotpCode(handle.db, 'nobody', next, NOW)).kind).toBe('not_enrolled');
+    expect((await checkTotpCode(handle.db, box, ADA.id, await codeAt(secret, 2), NOW + 30_000)).kind).toBe('accepted');
+    expect((await checkTotpCode(handle.db, box, 'nobody', next, NOW)).kind).toBe('not_enrolled');
   });
 
   it('spends a backup code once, even when raced, and a new batch ends the old one', async () => {

@@ -373,9 +373,9 @@ describe('isolation and recovery', () => {
     const user = await newUser();
     await enroll(user);
     const me = await user.api.auth.me.query();
-    const { db, config, passwordHasher, mailer, sms, logger } = server.deps;
+    const { db, config, passwordHasher, mailer, sms, secretBox, logger } = server.deps;
     const reset = await adminResetSecondFactors(
-      { db, config: config.security, hasher: passwordHasher, mailer, sms, logger },
+      { db, config: config.security, hasher: passwordHasher, mailer, sms, secretBox, logger },
       me.id,
       { by: 'support:test', reason: 'lost phone and backup codes; identity checked', ip: '127.0.0.1' },
     );

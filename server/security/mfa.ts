@@ -249,7 +249,7 @@ export async function verifySecondFactor(
       break;
     }
     case 'totp': {
-      const check = await checkTotpCode(deps.db, userId, proof.code, now);
+      const check = await checkTotpCode(deps.db, deps.secretBox, userId, proof.code, now);
       if (check.kind === 'wrong' || check.kind === 'not_enrolled') return fail('wrong_code');
       if (check.kind === 'replayed') {
         await recordSecurityEvent(deps.db, {
@@ -392,7 +392,7 @@ export async function beginTotp(
     .select(['id', 'email'])
     .where('id', '=', session.userId)
     .executeTakeFirstOrThrow();
-  return startTotpEnrollment(deps.db, user, now);
+  return startTotpEnrollment(deps.db, deps.secretBox, user, now);
 }
 
 /** Turns the authenticator on; the first factor also brings the backup codes (shown only in this answer). */
@@ -403,7 +403,7 @@ export async function confirmTotp(
   client: Client,
 ): Promise<{ enabled: true; backupCodes: IssuedBackupCodes | null }> {
   const now = (deps.now ?? Date.now)();
-  await confirmTotpEnrollment(deps.db, session.userId, code, now);
+  await confirmTotpEnrollment(deps.db, deps.secretBox, session.userId, code, now);
   await recordSecurityEvent(deps.db, {
     userId: session.userId,
     ip: client.ip,

@@ -61,9 +61,10 @@ afterAll(async () => {
 });
 
 function depsAt(now?: number): PasskeyDeps {
-  const { db, config, passwordHasher, mailer, sms, logger, riskLists, locate } = server.deps;
+  const { db, config, passwordHasher, mailer, sms, secretBox, logger, riskLists, locate } = server.deps;
   return {
     db,
+    secretBox,
     config: config.security,
     hasher: passwordHasher,
     mailer,

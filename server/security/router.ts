@@ -49,8 +49,8 @@ export const REFRESH_COOKIE = 'megilance_refresh';
 const COOKIE_PATH = '/trpc';
 
 export function accountsDeps(ctx: RequestContext): accounts.AccountsDeps {
-  const { db, config, passwordHasher, mailer, sms, logger } = ctx.deps;
-  return { db, config: config.security, hasher: passwordHasher, mailer, sms, logger };
+  const { db, config, passwordHasher, mailer, sms, secretBox, logger } = ctx.deps;
+  return { db, config: config.security, hasher: passwordHasher, mailer, sms, secretBox, logger };
 }
 
 /** Revokes the caller's own sessions and closes their open sockets at once; returns how many ended. */

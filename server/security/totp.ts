@@ -12,6 +12,7 @@ import QRCode from 'qrcode';
 import { AppError } from '../../shared/errors.ts';
 import type { TotpEnrollment } from '../../shared/mfa.ts';
 import type { Database } from '../db/schema.ts';
+import type { SecretBox } from './secret-box.ts';
 
 export const TOTP_ISSUER = 'MegiLance';
 export const TOTP_PERIOD_SECONDS = 30;
@@ -70,10 +71,13 @@ export const totpAlreadySetUp = () =>
 
 export async function startTotpEnrollment(
   db: Kysely<Database>,
+  box: SecretBox,
   user: { id: string; email: string },
   now: number,
 ): Promise<TotpEnrollment> {
-  const secret = generateSecret({ length: TOTP_SECRET_BYTES });
+  const plain = generateSecret({ length: TOTP_SECRET_BYTES });
+  // Stored sealed (secret-box.ts), bound to the user: the database alone does not give working codes.
+  const secret = box.seal(plain, user.id);
   const written = await db
     .insertInto('mfa_totp')
     .values({ user_id: user.id, secret, created_at: now, confirmed_at: null, last_used_step: null })
@@ -85,8 +89,8 @@ export async function startTotpEnrollment(
     )
     .executeTakeFirst();
   if (written.numInsertedOrUpdatedRows !== 1n) throw totpAlreadySetUp();
-  const otpauthUri = totpUri(secret, user.email);
-  return { otpauthUri, qrSvg: await totpQrSvg(otpauthUri), secret };
+  const otpauthUri = totpUri(plain, user.email);
+  return { otpauthUri, qrSvg: await totpQrSvg(otpauthUri), secret: plain };
 }
 
 const wrongCode = (message: string) => new AppError('VALIDATION_FAILED', { message, fieldErrors: { code: [message] } });
@@ -97,6 +101,7 @@ const wrongCode = (message: string) => new AppError('VALIDATION_FAILED', { messa
  */
 export async function confirmTotpEnrollment(
   db: Kysely<Database>,
+  box: SecretBox,
   userId: string,
   code: string,
   now: number,
@@ -112,7 +117,7 @@ export async function confirmTotpEnrollment(
       message: 'This set-up has expired or was not started. Start setting up your authenticator app again.',
     });
   }
-  const step = await matchTotpCode(pending.secret, code, now);
+  const step = await matchTotpCode(box.open(pending.secret, userId), code, now);
   if (step === null) {
     throw wrongCode(
       'That code is not right. Check that the app shows MegiLance with your email, and enter its current code.',
@@ -140,13 +145,14 @@ export type TotpCheck =
 
 export async function checkTotpCode(
   db: Kysely<Database>,
+  box: SecretBox,
   userId: string,
   code: string,
   now: number,
 ): Promise<TotpCheck> {
   const totp = await confirmedTotp(db, userId);
   if (totp === undefined) return { kind: 'not_enrolled' };
-  const step = await matchTotpCode(totp.secret, code, now);
+  const step = await matchTotpCode(box.open(totp.secret, userId), code, now);
   if (step === null) return { kind: 'wrong' };
   if (totp.last_used_step !== null && step <= totp.last_used_step) return { kind: 'replayed', step };
   // Compare-and-swap: of two requests racing with the same code, only one moves the step forward.
