@@ -11,7 +11,14 @@ import { join, resolve } from 'node:path';
 import type { BrowserWindowConstructorOptions } from 'electron';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeDesktopBootstrap } from '../shared/desktop-api.ts';
-import { runDesktopApp, type DesktopAppModule, type DesktopElectron, type DesktopWindow } from './desktop-app.ts';
+import { FakeKeychain } from './credentials-test-support.ts';
+import {
+  credentialsOriginOf,
+  runDesktopApp,
+  type DesktopAppModule,
+  type DesktopElectron,
+  type DesktopWindow,
+} from './desktop-app.ts';
 import type { UtilityFork } from './embedded-server.ts';
 import type { IpcInvokeEventLike } from './ipc.ts';
 import type { PermissionCheckDetails, SecurableSession, SecurableWebContents } from './security.ts';
@@ -285,6 +292,46 @@ describe('runDesktopApp with MEGILANCE_SERVER_URL', () => {
     expect(app.exitCode).toBe(1);
     expect(forks).toHaveLength(0);
     expect(windows).toHaveLength(0);
+  });
+});
+
+describe('runDesktopApp: credentials', () => {
+  it('registers the credentials handlers for the app origin, filing tokens under that server', async () => {
+    const { electron, ipc, userData } = setUp();
+    const keychain = new FakeKeychain();
+    await runDesktopApp(electron, {
+      ...options,
+      env: { MEGILANCE_SERVER_URL: 'https://megilance.example.com' },
+      credentialStore: keychain,
+    });
+    const page = { senderFrame: { url: 'https://megilance.example.com/' } };
+    for (const method of ['status', 'save', 'refresh', 'forget', 'chooseMode']) {
+      expect(ipc.has(`megilance:credentials.${method}`)).toBe(true);
+    }
+    await expect(ipc.get('megilance:credentials.status')?.(page)).resolves.toEqual({
+      mode: 'keychain',
+      available: true,
+    });
+    await expect(
+      ipc.get('megilance:credentials.save')?.(page, {
+        accountId: '0b7c4a52-5d1e-4a4e-9d3c-2f6f5f6b7a11',
+        refreshToken: 'mlr_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+      }),
+    ).resolves.toEqual({ saved: 'keychain' });
+    expect([...keychain.items.keys()]).toEqual([
+      'MegiLance (https://megilance.example.com)/0b7c4a52-5d1e-4a4e-9d3c-2f6f5f6b7a11',
+    ]);
+    // The non-secret preference lives in userData.
+    expect(readFileSync(join(userData, 'credentials.json'), 'utf8')).not.toContain('mlr_');
+    await expect(
+      ipc.get('megilance:credentials.status')?.({ senderFrame: { url: 'https://evil.example/' } }),
+    ).rejects.toThrow(/not the app/);
+  });
+
+  it('files the embedded server (a new port each launch) under its host without the port', () => {
+    expect(credentialsOriginOf('http://127.0.0.1:41234', 'embedded')).toBe('http://127.0.0.1');
+    expect(credentialsOriginOf('http://127.0.0.1:8420', 'remote')).toBe('http://127.0.0.1:8420');
+    expect(credentialsOriginOf('https://megilance.example.com', 'remote')).toBe('https://megilance.example.com');
   });
 });
 

@@ -11,6 +11,8 @@ import type { BrowserWindowConstructorOptions } from 'electron';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { desktopPlatformSchema, type DesktopAppInfo } from '../shared/desktop-api.ts';
+import { createKeychainStore, type CredentialStore } from './credentials.ts';
+import { createDesktopCredentials } from './credentials-sign-in.ts';
 import {
   embeddedServerEnv,
   launchEmbeddedServer,
@@ -77,6 +79,19 @@ export interface DesktopOptions {
   platform: string;
   versions: { electron: string; chrome: string };
   startTimeoutMs?: number;
+  /** Default: the OS keychain through keytar (loaded on first use). Tests pass an in-memory one. */
+  credentialStore?: CredentialStore;
+}
+
+/**
+ * The origin a server's tokens are filed under. The embedded server gets a
+ * new free port each launch but is the same server (its database is in
+ * userData), so its port is left out; a remote server is its origin.
+ */
+export function credentialsOriginOf(serverUrl: string, serverMode: 'embedded' | 'remote'): string {
+  if (serverMode === 'remote') return serverUrl;
+  const url = new URL(serverUrl);
+  return `${url.protocol}//${url.hostname}`;
 }
 
 export type DesktopStart =
@@ -198,7 +213,17 @@ export async function runDesktopApp(electron: DesktopElectron, options: DesktopO
     electronVersion: options.versions.electron,
     chromeVersion: options.versions.chrome,
   };
-  registerIpcHandlers(electron.ipcMain, createIpcHandlers({ appOrigin, appInfo, openExternal: electron.openExternal }));
+  const credentials = createDesktopCredentials({
+    serverUrl,
+    storageOrigin: credentialsOriginOf(serverUrl, serverMode),
+    store: options.credentialStore ?? createKeychainStore({ platform }),
+    preferencesDir: userDataDir,
+    userAgent: `MegiLance/${appInfo.version} (${platform}; Electron ${options.versions.electron})`,
+  });
+  registerIpcHandlers(
+    electron.ipcMain,
+    createIpcHandlers({ appOrigin, appInfo, openExternal: electron.openExternal, credentials }),
+  );
 
   const openMainWindow = (): void => {
     const window = electron.createWindow(

@@ -10,6 +10,7 @@
  */
 import * as z from 'zod';
 import { desktopIpcArgs, type DesktopAppInfo } from '../shared/desktop-api.ts';
+import type { DesktopCredentials } from './credentials-sign-in.ts';
 import { ipcChannel } from './ipc-channels.ts';
 import { isAppUrl, openExternalSafely, type OpenExternal } from './security.ts';
 
@@ -71,6 +72,8 @@ export interface IpcDependencies {
   appInfo: DesktopAppInfo;
   /** Electron's shell.openExternal (called only with checked https URLs). */
   openExternal: OpenExternal;
+  /** Sign-in kept between launches for the app's server (credentials-sign-in.ts). */
+  credentials: DesktopCredentials;
 }
 
 export function createIpcHandlers(deps: IpcDependencies) {
@@ -82,6 +85,24 @@ export function createIpcHandlers(deps: IpcDependencies) {
     links: {
       openExternal: defineHandler(appOrigin, 'links.openExternal', desktopIpcArgs.links.openExternal, (url) =>
         openExternalSafely(url, deps.openExternal),
+      ),
+    },
+    // The refresh token comes in through `save` and never goes back out: every answer is a status or an access token.
+    credentials: {
+      status: defineHandler(appOrigin, 'credentials.status', desktopIpcArgs.credentials.status, () =>
+        deps.credentials.status(),
+      ),
+      save: defineHandler(appOrigin, 'credentials.save', desktopIpcArgs.credentials.save, (input) =>
+        deps.credentials.save(input),
+      ),
+      refresh: defineHandler(appOrigin, 'credentials.refresh', desktopIpcArgs.credentials.refresh, () =>
+        deps.credentials.refresh(),
+      ),
+      forget: defineHandler(appOrigin, 'credentials.forget', desktopIpcArgs.credentials.forget, () =>
+        deps.credentials.forget(),
+      ),
+      chooseMode: defineHandler(appOrigin, 'credentials.chooseMode', desktopIpcArgs.credentials.chooseMode, (mode) =>
+        deps.credentials.chooseMode(mode),
       ),
     },
   } satisfies {

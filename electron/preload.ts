@@ -38,6 +38,13 @@ const api = {
   links: {
     openExternal: call('links', 'openExternal'),
   },
+  credentials: {
+    status: call('credentials', 'status'),
+    save: call('credentials', 'save'),
+    refresh: call('credentials', 'refresh'),
+    forget: call('credentials', 'forget'),
+    chooseMode: call('credentials', 'chooseMode'),
+  },
 } satisfies MegilanceDesktopApi;
 
 contextBridge.exposeInMainWorld('megilance', api);
