@@ -9,13 +9,14 @@ import './styles/app.css';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { createBrowserRouter, createHashRouter } from 'react-router';
-import { desktopServerUrl, resolveApiEndpoints } from './api/endpoints.ts';
+import { desktopApi, desktopServerUrl, resolveApiEndpoints } from './api/endpoints.ts';
 import { createApiClients } from './api/trpc.ts';
 import { App } from './app/App.tsx';
 import { routes } from './app/routes.tsx';
 import { browserAuthChannel, browserExclusive, browserSessionHint } from './auth/browserSession.ts';
 import { followSessionIdentity } from './auth/followSession.ts';
 import { grantOf } from './auth/grant.ts';
+import { desktopSessionDeps } from './auth/desktopSession.ts';
 import { AuthSession } from './auth/session.ts';
 import { ServerConnection, connectionSourcesOf } from './connection/serverConnection.ts';
 import { startI18n } from './i18n/i18n.ts';
@@ -28,17 +29,19 @@ startI18n(pickLanguage(readStoredLanguage(), navigator.languages));
 
 const endpoints = resolveApiEndpoints(window.location, desktopServerUrl());
 
-// TODO(issue 4): in the desktop app (`window.megilance` present) the refresh token will live in the OS
-// keychain, reached through the preload: send `x-megilance-client: desktop`, pass `{ refreshToken }`
-// from the keychain to auth.refresh, and store each rotated token (and the one sign-in returns) back
-// there; the session hint then becomes "the keychain has a token". Until that API exists the desktop
-// behaves like a browser: the server sets the refresh cookie and the access token stays in memory.
-const session = new AuthSession({
-  refresh: async () => grantOf(await clients.trpcClient.auth.refresh.mutate({})),
-  hint: browserSessionHint,
-  exclusive: browserExclusive,
-  channel: browserAuthChannel(),
-});
+// In the desktop app the refresh token lives in the OS keychain behind the preload (main refreshes with the
+// server itself); in a browser it is an httpOnly cookie the page never sees.
+const desktopCredentials = endpoints.desktop ? desktopApi()?.credentials : undefined;
+const session = new AuthSession(
+  desktopCredentials === undefined
+    ? {
+        refresh: async () => grantOf(await clients.trpcClient.auth.refresh.mutate({})),
+        hint: browserSessionHint,
+        exclusive: browserExclusive,
+        channel: browserAuthChannel(),
+      }
+    : desktopSessionDeps(desktopCredentials, () => clients.trpcClient.auth.me.query()),
+);
 const clients = createApiClients(endpoints, session);
 const connection = new ServerConnection(connectionSourcesOf(clients), {
   onReconnect: () => {

@@ -201,7 +201,18 @@ describe('sessions', () => {
       body: JSON.stringify(superjson.serialize({})),
     });
     expect(refreshed.status).toBe(200);
-    expect(refreshed.headers.get('set-cookie')).toMatch(/^megilance_refresh=mlr_/);
+    const rotated = refreshed.headers.get('set-cookie') ?? '';
+    expect(rotated).toMatch(/^megilance_refresh=mlr_/);
+
+    // A script in the page claiming to be the desktop app still gets the cookie's token only as a cookie.
+    const claimed = await fetch(`${server.url}/trpc/auth.refresh`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-megilance-client': 'desktop', cookie: rotated.split(';')[0]! },
+      body: JSON.stringify(superjson.serialize({})),
+    });
+    expect(claimed.status).toBe(200);
+    expect(JSON.stringify(await claimed.json())).not.toContain('mlr_');
+    expect(claimed.headers.get('set-cookie')).toMatch(/^megilance_refresh=mlr_/);
   });
 });
 

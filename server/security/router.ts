@@ -131,7 +131,11 @@ export const authRouter = router({
         ip: ctx.client.ip,
         deviceLabel: ctx.client.userAgent,
       });
-      return deliverTokens(ctx, tokens);
+      // A token that came in the cookie goes back only in the cookie, whatever the client says it is: a
+      // script in the page (XSS) must not turn a browser's httpOnly refresh token into one it can read.
+      return input.refreshToken === undefined
+        ? deliverTokens({ ...ctx, client: { ...ctx.client, kind: 'web' } }, tokens)
+        : deliverTokens(ctx, tokens);
     } catch (error) {
       ctx.cookies?.clear(REFRESH_COOKIE, { path: COOKIE_PATH });
       throw error;

@@ -7,6 +7,7 @@ describe('resolveApiEndpoints', () => {
       origin: 'http://127.0.0.1:8477',
       httpUrl: 'http://127.0.0.1:8477/trpc',
       wsUrl: 'ws://127.0.0.1:8477/trpc',
+      desktop: false,
     });
   });
 
@@ -22,6 +23,7 @@ describe('resolveApiEndpoints', () => {
       origin: 'https://api.megilance.test:9443',
       httpUrl: 'https://api.megilance.test:9443/trpc',
       wsUrl: 'wss://api.megilance.test:9443/trpc',
+      desktop: true,
     });
   });
 

@@ -3,6 +3,7 @@
  * the page's origin is the server; the desktop app's preload may name a
  * different server (`window.megilance.serverUrl`), which then wins.
  */
+import type { MegilanceDesktopApi } from '../../../shared/desktop-api.ts';
 
 export interface ApiEndpoints {
   /** Server origin, e.g. `https://megilance.example.com` (no trailing slash). */
@@ -11,6 +12,8 @@ export interface ApiEndpoints {
   httpUrl: string;
   /** tRPC over WebSocket (subscriptions). */
   wsUrl: string;
+  /** Inside the desktop app (the preload gave a server URL): refresh tokens go to the OS keychain. */
+  desktop: boolean;
 }
 
 export const TRPC_PATH = '/trpc';
@@ -25,6 +28,12 @@ export interface PageLocation {
  * The desktop preload's server URL, if there is one. The preload's type is
  * declared later in shared/; until then, read it defensively.
  */
+/** The preload's API, inside the desktop app; undefined in a browser. */
+export function desktopApi(scope: unknown = globalThis): MegilanceDesktopApi | undefined {
+  const bridge = (scope as { megilance?: unknown } | undefined)?.megilance;
+  return typeof bridge === 'object' && bridge !== null ? (bridge as MegilanceDesktopApi) : undefined;
+}
+
 export function desktopServerUrl(scope: unknown = globalThis): string | undefined {
   const bridge = (scope as { megilance?: { serverUrl?: unknown } } | undefined)?.megilance;
   const url = bridge?.serverUrl;
@@ -39,6 +48,7 @@ export function resolveApiEndpoints(location: PageLocation, serverUrl?: string):
     origin,
     httpUrl: `${origin}${TRPC_PATH}`,
     wsUrl: `${wsProtocol}//${url.host}${TRPC_PATH}`,
+    desktop: serverUrl !== undefined,
   };
 }
 

@@ -68,8 +68,10 @@ export function shouldRetryQuery(failureCount: number, error: unknown): boolean 
 }
 
 /** The Authorization header for a token, or none. */
-export function authorizationHeaders(accessToken: string | null): Record<string, string> {
-  return accessToken === null ? {} : { authorization: `Bearer ${accessToken}` };
+export function authorizationHeaders(accessToken: string | null, desktop = false): Record<string, string> {
+  // The desktop app gets refresh tokens in answers (for the keychain) instead of a cookie.
+  const client: Record<string, string> = desktop ? { 'x-megilance-client': 'desktop' } : {};
+  return accessToken === null ? client : { ...client, authorization: `Bearer ${accessToken}` };
 }
 
 export function createApiClients(endpoints: ApiEndpoints, session: ApiSession): ApiClients {
@@ -105,7 +107,7 @@ export function createApiClients(endpoints: ApiEndpoints, session: ApiSession): 
         false: httpBatchLink({
           url: endpoints.httpUrl,
           transformer: superjson,
-          headers: () => authorizationHeaders(session.accessToken()),
+          headers: () => authorizationHeaders(session.accessToken(), endpoints.desktop),
         }),
       }),
     ],

@@ -11,7 +11,6 @@ import { useTRPCClient } from '../api/trpc.ts';
 import { WebAuthnErrorNotice } from '../security/WebAuthnErrorNotice.tsx';
 import { useAuthSession } from './AuthContext.tsx';
 import { browserDevice } from './device.ts';
-import { grantOf } from './grant.ts';
 
 export function PasskeySignIn() {
   const { t } = useTranslation();
@@ -24,7 +23,7 @@ export function PasskeySignIn() {
       return client.passkeys.signIn.mutate({ challengeId, response, device: browserDevice() });
     },
     // The account layout then sends the user on, signed in.
-    onSuccess: (tokens) => session.signedIn(grantOf(tokens)),
+    onSuccess: (tokens) => session.signedInWith(tokens),
   });
   return (
     <div className="passkey-sign-in">

@@ -21,7 +21,6 @@ import { useAccountForm } from '../forms/useAccountForm.ts';
 import { accountRoutes, readAccountState, type AccountScreenState } from './accountRoutes.ts';
 import { useAuthSession } from './AuthContext.tsx';
 import { AccountPage } from './AuthLayout.tsx';
-import { grantOf } from './grant.ts';
 import { ResendCode } from './ResendCode.tsx';
 import { carriedReturnPath, withReturnPath } from './returnPath.ts';
 import {
@@ -73,7 +72,7 @@ function SecondFactorStep({
   const complete = useMutation(
     trpc.auth.completeSignIn.mutationOptions({
       onSuccess: ({ backupCodesRemaining, ...tokens }) => {
-        if (backupCodesRemaining === undefined) session.signedIn(grantOf(tokens));
+        if (backupCodesRemaining === undefined) session.signedInWith(tokens);
         else setSpent({ tokens, remaining: backupCodesRemaining });
       },
     }),
@@ -98,7 +97,7 @@ function SecondFactorStep({
         response,
       });
     },
-    onSuccess: (tokens) => session.signedIn(grantOf(tokens)),
+    onSuccess: (tokens) => session.signedInWith(tokens),
   });
   const codeMethod: CodeMethod = method === 'passkey' ? 'totp' : method;
   const schema = z.object({ code: secondFactorCodeSchema(codeMethod) });
@@ -138,7 +137,7 @@ function SecondFactorStep({
           className="button button-block"
           autoFocus
           // The account layout then sends the user on, signed in.
-          onClick={() => session.signedIn(grantOf(spent.tokens))}
+          onClick={() => session.signedInWith(spent.tokens)}
         >
           {t('account.secondStep.continue')}
         </button>

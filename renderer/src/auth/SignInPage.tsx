@@ -10,7 +10,6 @@ import { accountRoutes, readAccountState, type AccountScreenState } from './acco
 import { AccountPage } from './AuthLayout.tsx';
 import { useAuthSession, useAuthState } from './AuthContext.tsx';
 import { browserDevice } from './device.ts';
-import { grantOf } from './grant.ts';
 import { PasskeySignIn } from './PasskeySignIn.tsx';
 import { carriedReturnPath, withReturnPath } from './returnPath.ts';
 import type { SignInAnswer } from './secondFactor.ts';
@@ -56,7 +55,7 @@ export function SignInPage() {
                 switch (answer.status) {
                   case 'signed_in':
                     // The account layout now sends the user on to `next`.
-                    session.signedIn(grantOf(answer.tokens));
+                    session.signedInWith(answer.tokens);
                     return;
                   case 'email_verification_required':
                     void navigate(withReturnPath(accountRoutes.verifyEmail, next), {

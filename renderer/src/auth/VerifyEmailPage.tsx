@@ -10,7 +10,6 @@ import { accountRoutes, readAccountState } from './accountRoutes.ts';
 import { useAuthSession } from './AuthContext.tsx';
 import { AccountPage } from './AuthLayout.tsx';
 import { browserDevice } from './device.ts';
-import { grantOf } from './grant.ts';
 import { ResendCodeToEmail } from './ResendCode.tsx';
 import { carriedReturnPath, withReturnPath } from './returnPath.ts';
 
@@ -50,7 +49,7 @@ export function VerifyEmailPage() {
           verify.mutate(
             { ...data, device: browserDevice() },
             // The account layout then sends the user on, signed in.
-            { onSuccess: (tokens) => session.signedIn(grantOf(tokens)) },
+            { onSuccess: (tokens) => session.signedInWith(tokens) },
           );
         })}
       >

@@ -14,7 +14,8 @@
  * refresh replaces the session's one valid access token.
  */
 import { describeError } from '../errors/describeError.ts';
-import { refreshDelayMs, refreshRetryDelayMs, type AccessGrant } from './grant.ts';
+import type { IssuedTokens } from '../../../shared/accounts.ts';
+import { grantOf, refreshDelayMs, refreshRetryDelayMs, type AccessGrant } from './grant.ts';
 
 /** Why nobody is signed in, for the sign-in screen to explain. */
 export type SignedOutReason =
@@ -52,12 +53,27 @@ export interface AuthChannel {
 }
 
 export interface AuthSessionDeps {
-  /** `auth.refresh`: exchanges the refresh cookie for a new grant; rejects with the server's error. */
+  /**
+   * `auth.refresh`: exchanges the refresh cookie (desktop: the keychain's token, through main) for a new
+   * grant; rejects with the server's error, or `NoStoredSession` when there is nothing to restore.
+   */
   refresh(): Promise<AccessGrant>;
+  /** The desktop app hands the refresh token a sign-in answered with to main (the keychain), then drops it. */
+  keep?(tokens: IssuedTokens): Promise<void>;
+  /** The desktop app forgets the stored token when the session ends here. */
+  forget?(): Promise<void>;
   hint: SessionHint;
   /** Runs `task` while no other window refreshes; by default just runs it. */
   exclusive?: <T>(task: () => Promise<T>) => Promise<T>;
   channel?: AuthChannel | undefined;
+}
+
+/** Nothing to restore (no saved sign-in): signed out, without calling it an ended session. */
+export class NoStoredSession extends Error {
+  constructor() {
+    super('No saved sign-in');
+    this.name = 'NoStoredSession';
+  }
 }
 
 export type RefreshFailure = { kind: 'ended'; message: string | null } | { kind: 'transient' };
@@ -134,6 +150,14 @@ export class AuthSession {
     return this.#state.status === 'signed_in' ? this.#state.grant.sessionId : null;
   }
 
+  /** A sign-in answered these tokens: the grant is kept here, the refresh token (desktop) goes to `keep`. */
+  signedInWith(tokens: IssuedTokens): void {
+    this.signedIn(grantOf(tokens));
+    if (tokens.refreshToken !== null && this.#deps.keep !== undefined) {
+      void this.#deps.keep(tokens).catch((error: unknown) => console.error('could not keep the sign-in', error));
+    }
+  }
+
   /** A sign-in (or verification, or second factor) succeeded. */
   signedIn(grant: AccessGrant): void {
     this.#epoch += 1;
@@ -145,6 +169,7 @@ export class AuthSession {
   signedOut(reason: SignedOutReason): void {
     this.#epoch += 1;
     this.#end(reason);
+    void this.#deps.forget?.().catch((error: unknown) => console.error('could not forget the sign-in', error));
     this.#deps.channel?.post({ type: 'signed_out' });
   }
 
@@ -195,6 +220,10 @@ export class AuthSession {
       return true;
     } catch (error) {
       if (epoch !== this.#epoch) return this.accessToken() !== null;
+      if (error instanceof NoStoredSession) {
+        this.#end(null);
+        return false;
+      }
       const failure = classifyRefreshFailure(error);
       if (failure.kind === 'ended') {
         this.signedOut({ kind: 'ended', message: failure.message });
@@ -223,7 +252,7 @@ export class AuthSession {
     this.#schedule(refreshDelayMs(grant.accessExpiresAt.getTime(), Date.now()));
   }
 
-  #end(reason: SignedOutReason): void {
+  #end(reason: SignedOutReason | null): void {
     this.#clearTimer();
     this.#deps.hint.write(false);
     this.#set({ status: 'signed_out', reason });
