@@ -4,11 +4,12 @@
  * A bad or missing value stops start-up with a message naming the variable.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { availableParallelism, homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import type { OutboxTransportOptions, SmtpTransportOptions } from './delivery/mail.ts';
 import type { SmsRateLimit, TwilioOptions } from './delivery/sms.ts';
+import type { IceServer } from '../shared/calls.ts';
 import { parseSecretKey, type SecretKeySource } from './security/secret-box.ts';
 import { riskPolicySchema, type RiskPolicy } from './risk/engine.ts';
 import { z } from 'zod';
@@ -45,6 +46,16 @@ function count(min: number, max: number, fallback: number) {
 }
 
 /** Comma-separated file paths. */
+const iceServersSchema = z
+  .array(
+    z.object({
+      urls: z.union([z.string().regex(/^(stun|turns?):/), z.array(z.string().regex(/^(stun|turns?):/)).min(1)]),
+      username: z.string().optional(),
+      credential: z.string().optional(),
+    }),
+  )
+  .max(10);
+
 const fileList = z
   .string()
   .transform((text) =>
@@ -168,6 +179,36 @@ export const configSchema = z.object({
   SMS_DEV_OUTBOX: booleanFromEnv.optional(),
   SMS_MAX_PER_HOUR: count(1, 1000, 5),
   SMS_MIN_INTERVAL_SECONDS: count(0, 3600, 30),
+  CALLS_WORKERS: z.coerce
+    .number({ error: 'must be a number of workers' })
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(256, 'must be at most 256')
+    .optional(),
+  CALLS_PORT: port.default(40_000),
+  CALLS_LISTEN_IP: z.ipv4({ error: 'must be an IPv4 address, e.g. 0.0.0.0 or 127.0.0.1' }).or(z.ipv6()).default('127.0.0.1'),
+  CALLS_ANNOUNCED_ADDRESS: z.string().trim().min(1, 'must not be empty').optional(),
+  CALLS_TURN_SERVERS: z
+    .string()
+    .transform((text, ctx) => {
+      const parsed = iceServersSchema.safeParse((() => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          return undefined;
+        }
+      })());
+      if (!parsed.success) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'must be a JSON array like [{"urls":"turn:turn.example.com:3478","username":"u","credential":"p"}]',
+        });
+        return z.NEVER;
+      }
+      return parsed.data;
+    })
+    .optional(),
+  CALLS_RECONNECT_GRACE_SECONDS: count(1, 600, 20),
   RISK_IP_BLOCKLIST_FILES: fileList,
   RISK_IP_ANONYMIZER_FILES: fileList,
   RISK_IP_ALLOWLIST_FILES: fileList,
@@ -246,6 +287,7 @@ export interface ServerConfig {
   security: SecurityConfig;
   mail: MailConfig;
   sms: SmsConfig;
+  calls: CallsConfig;
 }
 
 /**
@@ -261,6 +303,15 @@ export interface SmsConfig {
 export interface MailConfig {
   from: string;
   transport: SmtpTransportOptions | OutboxTransportOptions;
+}
+
+export interface CallsConfig {
+  workers: number;
+  port: number;
+  listenIp: string;
+  announcedAddress: string | null;
+  iceServers: IceServer[];
+  reconnectGraceMs: number;
 }
 
 export interface SecurityConfig {
@@ -372,6 +423,14 @@ export function parseConfig(env: Record<string, string | undefined>): ServerConf
     slowQueryMs: raw.SLOW_QUERY_MS,
     mail,
     sms,
+    calls: {
+      workers: raw.CALLS_WORKERS ?? Math.max(1, availableParallelism()),
+      port: raw.CALLS_PORT,
+      listenIp: raw.CALLS_LISTEN_IP,
+      announcedAddress: raw.CALLS_ANNOUNCED_ADDRESS ?? null,
+      iceServers: raw.CALLS_TURN_SERVERS ?? [],
+      reconnectGraceMs: raw.CALLS_RECONNECT_GRACE_SECONDS * 1000,
+    },
     security: {
       secretKey:
         raw.MFA_ENCRYPTION_KEY === undefined

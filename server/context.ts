@@ -12,6 +12,7 @@ import type { Database } from './db/schema.ts';
 import type { ServerLifecycle } from './lifecycle.ts';
 import type { Mailer } from './delivery/mail.ts';
 import type { SmsSender } from './delivery/sms.ts';
+import type { CallService } from './calls/service.ts';
 import type { GeoLocation } from './risk/geo.ts';
 import type { ReputationLists } from './risk/ip-reputation.ts';
 import type { LiveSockets } from './security/live-sockets.ts';
@@ -52,6 +53,8 @@ export interface ServerDeps {
   mailer: Mailer;
   /** Text messages: Twilio, the dev outbox, or off (`availability()` says which). */
   sms: SmsSender;
+  /** Running calls on the mediasoup worker pool (workers start with the first call). */
+  calls: CallService;
   /** Seals secrets stored for reading back (authenticator keys) under the server key. */
   secretBox: SecretBox;
   /** IP block/anonymizer/allow lists, loaded at start-up from RISK_IP_*_FILES. */

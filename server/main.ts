@@ -15,6 +15,7 @@ import { createLogger } from './logger.ts';
 import { createMailer, MailOutbox } from './delivery/mail.ts';
 import { createSmsSender } from './delivery/sms.ts';
 import { createSecretBox, loadSecretKey } from './security/secret-box.ts';
+import { CallService } from './calls/service.ts';
 import { lookupGeo, preloadGeoIp } from './risk/geo.ts';
 import { loadReputationLists } from './risk/ip-reputation.ts';
 import { LiveSockets } from './security/live-sockets.ts';
@@ -64,6 +65,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       lifecycle,
       passwordHasher: createPasswordHasher(config.security.argon2),
       secretBox: createSecretBox(secretKey.key),
+      calls: new CallService({ ...config.calls, logLevel: 'warn' }, database.db, logger),
       mailer: createMailer({ ...config.mail, logger }),
       sms: createSmsSender({
         twilio: config.sms.transport.kind === 'twilio' ? config.sms.transport.twilio : null,
@@ -137,6 +139,7 @@ async function drainAndClose(
   }
   lifecycle.transition('stopped');
   deps.mailer.close();
+  await deps.calls.close();
   await database.close();
   logger.info('stopped');
 }

@@ -1,5 +1,8 @@
 /** The whole API: one sub-router per domain. The renderer imports only the type. */
 import { adminRouter } from './admin/router.ts';
+import { callsRouter } from './calls/router.ts';
+import { draftsRouter } from './drafts/router.ts';
+import { meetingsRouter } from './meetings/router.ts';
 import { passkeysRouter } from './security/passkeys-router.ts';
 import { authRouter, mfaRouter, securityRouter } from './security/router.ts';
 import { systemRouter } from './system/router.ts';
@@ -12,6 +15,9 @@ export const appRouter = router({
   mfa: mfaRouter,
   passkeys: passkeysRouter,
   admin: adminRouter,
+  drafts: draftsRouter,
+  meetings: meetingsRouter,
+  calls: callsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -8,6 +8,7 @@
 import type { Generated } from 'kysely';
 import type { SmsRateLimitsTable } from '../delivery/sms.ts';
 import type { KnownDevicesTable, SignInAttemptsTable } from '../risk/store.ts';
+import type { MeetingTables } from '../meetings/meetings.ts';
 import type { PasskeyTables } from '../security/passkeys.ts';
 
 export interface UsersTable {
@@ -142,7 +143,7 @@ export interface MfaBackupCodesTable {
   used_at: number | null;
 }
 
-export interface Database extends PasskeyTables {
+export interface Database extends PasskeyTables, MeetingTables {
   users: UsersTable;
   sessions: SessionsTable;
   refresh_tokens: RefreshTokensTable;

@@ -8,7 +8,7 @@
 import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appRouter } from '../../server/router.ts';
-import { apiClient, mailTo, mailedCode, refusalOf } from '../support/api.ts';
+import { apiClient, firstEventOf, mailTo, mailedCode, refusalOf } from '../support/api.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
 
@@ -25,8 +25,8 @@ interface Person {
 interface Row {
   /** Who may call it at all. */
   access: 'public' | 'authed' | 'stepUp' | 'admin';
-  /** Calls the procedure with a valid input as `client`. */
-  call: (client: Client, people: { alice: Person; bob: Person }) => Promise<unknown>;
+  /** Calls the procedure with a valid input as `client` (whose access token is `token`, for subscriptions). */
+  call: (client: Client, people: { alice: Person; bob: Person }, token: string | undefined) => Promise<unknown>;
   /** For procedures on a user's data: Bob acting on Alice must be refused or see nothing of hers. */
   asOtherUser?: (people: { alice: Person; bob: Person }) => Promise<void>;
 }
@@ -46,6 +46,8 @@ const fakeAssertion = {
   clientExtensionResults: {},
   response: { clientDataJSON: 'e30', authenticatorData: 'AA', signature: 'AA' },
 };
+
+const callRef = () => ({ meetingId: crypto.randomUUID(), peerId: 'none' });
 
 const table: Record<string, Row> = {
   'system.info': { access: 'public', call: (c) => c.system.info.query() },
@@ -219,10 +221,156 @@ const table: Record<string, Row> = {
     access: 'authed',
     call: (c) => c.passkeys.stepUp.mutate({ challengeId: 'none', response: fakeAssertion }),
   },
+  'meetings.create': {
+    access: 'authed',
+    call: (c) => c.meetings.create.mutate({ title: 'Kick-off' }),
+  },
+  'meetings.list': {
+    access: 'authed',
+    call: (c) => c.meetings.list.query(),
+    asOtherUser: async ({ alice, bob }) => {
+      const hers = await alice.client.meetings.create.mutate({ title: 'Alice only' });
+      expect((await bob.client.meetings.list.query()).some((m) => m.id === hers.id)).toBe(false);
+    },
+  },
+  'meetings.get': {
+    access: 'authed',
+    call: (c) => c.meetings.get.query({ meetingId: crypto.randomUUID() }),
+    asOtherUser: async ({ alice, bob }) => {
+      const hers = await alice.client.meetings.create.mutate({ title: 'Alice only' });
+      expect(await refusal(bob.client.meetings.get.query({ meetingId: hers.id }))).toBe('NOT_FOUND');
+    },
+  },
+  'meetings.invite': {
+    access: 'authed',
+    call: (c, { bob }) => c.meetings.invite.mutate({ meetingId: crypto.randomUUID(), invitees: [bob.email] }),
+    asOtherUser: async ({ alice, bob }) => {
+      const hers = await alice.client.meetings.create.mutate({ title: 'Alice only' });
+      // Bob cannot invite himself into Alice's meeting.
+      expect(await refusal(bob.client.meetings.invite.mutate({ meetingId: hers.id, invitees: [bob.email] }))).toBe(
+        'NOT_FOUND',
+      );
+      expect((await alice.client.meetings.get.query({ meetingId: hers.id })).participants).toHaveLength(1);
+    },
+  },
+  'meetings.end': {
+    access: 'authed',
+    call: (c) => c.meetings.end.mutate({ meetingId: crypto.randomUUID() }),
+    asOtherUser: async ({ alice, bob }) => {
+      const hers = await alice.client.meetings.create.mutate({ title: 'Alice only' });
+      expect(await refusal(bob.client.meetings.end.mutate({ meetingId: hers.id }))).toBe('NOT_FOUND');
+      expect((await alice.client.meetings.get.query({ meetingId: hers.id })).endedAt).toBeNull();
+    },
+  },
+  'calls.prepare': {
+    access: 'authed',
+    call: (c) => c.calls.prepare.mutate({ meetingId: crypto.randomUUID() }),
+    asOtherUser: async ({ alice, bob }) => {
+      const hers = await alice.client.meetings.create.mutate({ title: 'Alice only' });
+      expect(await refusal(bob.client.calls.prepare.mutate({ meetingId: hers.id }))).toBe('NOT_FOUND');
+    },
+  },
+  'calls.join': {
+    access: 'authed',
+    call: (c) => c.calls.join.mutate({ meetingId: crypto.randomUUID(), rtpCapabilities: {} }),
+  },
+  'calls.events': {
+    access: 'authed',
+    call: (_c, _people, token) =>
+      firstEventOf(server.url, token, (client, handlers) =>
+        client.calls.events.subscribe({ meetingId: crypto.randomUUID(), peerId: 'none' }, handlers),
+      ),
+  },
+  'calls.createTransport': {
+    access: 'authed',
+    call: (c) => c.calls.createTransport.mutate({ ...callRef(), direction: 'send' }),
+  },
+  'calls.connectTransport': {
+    access: 'authed',
+    call: (c) => c.calls.connectTransport.mutate({ ...callRef(), transportId: 'none', dtlsParameters: {} }),
+  },
+  'calls.produce': {
+    access: 'authed',
+    call: (c) =>
+      c.calls.produce.mutate({
+        ...callRef(),
+        transportId: 'none',
+        kind: 'audio',
+        source: 'microphone',
+        rtpParameters: {},
+      }),
+  },
+  'calls.resumeConsumer': {
+    access: 'authed',
+    call: (c) => c.calls.resumeConsumer.mutate({ ...callRef(), consumerId: 'x' }),
+  },
+  'calls.pauseConsumer': {
+    access: 'authed',
+    call: (c) => c.calls.pauseConsumer.mutate({ ...callRef(), consumerId: 'x' }),
+  },
+  'calls.pauseProducer': {
+    access: 'authed',
+    call: (c) => c.calls.pauseProducer.mutate({ ...callRef(), producerId: 'x' }),
+  },
+  'calls.resumeProducer': {
+    access: 'authed',
+    call: (c) => c.calls.resumeProducer.mutate({ ...callRef(), producerId: 'x' }),
+  },
+  'calls.closeProducer': {
+    access: 'authed',
+    call: (c) => c.calls.closeProducer.mutate({ ...callRef(), producerId: 'x' }),
+  },
+  'calls.leave': { access: 'authed', call: (c) => c.calls.leave.mutate(callRef()) },
   'mfa.sendStepUpCode': { access: 'authed', call: (c) => c.mfa.sendStepUpCode.mutate() },
   'mfa.stepUp': {
     access: 'authed',
     call: (c) => c.mfa.stepUp.mutate({ method: 'backup_code', code: 'abcd-2345' }),
+  },
+  'drafts.list': {
+    access: 'authed',
+    call: (c) => c.drafts.list.query({}),
+    asOtherUser: async ({ alice, bob }) => {
+      const id = crypto.randomUUID();
+      await alice.client.drafts.save.mutate({ id, kind: 'note', title: 'Alice', body: 'private', baseVersion: 0 });
+      expect((await bob.client.drafts.list.query({ limit: 100 })).items.some((d) => d.id === id)).toBe(false);
+    },
+  },
+  'drafts.get': {
+    access: 'authed',
+    call: (c) => c.drafts.get.query({ id: crypto.randomUUID() }),
+    asOtherUser: async ({ alice, bob }) => {
+      const id = crypto.randomUUID();
+      await alice.client.drafts.save.mutate({ id, kind: 'note', title: 'Alice', body: 'private', baseVersion: 0 });
+      expect(await refusal(bob.client.drafts.get.query({ id }))).toBe('NOT_FOUND');
+    },
+  },
+  'drafts.save': {
+    access: 'authed',
+    call: (c) => c.drafts.save.mutate({ id: crypto.randomUUID(), kind: 'note', title: 't', body: 'b', baseVersion: 0 }),
+    asOtherUser: async ({ alice, bob }) => {
+      const id = crypto.randomUUID();
+      const hers = { id, kind: 'note' as const, title: 'Alice', body: 'private', baseVersion: 0 };
+      const key = crypto.randomUUID();
+      await alice.client.drafts.save.mutate({ ...hers, idempotencyKey: key });
+      // Bob naming her draft finds nothing under that id in his own drafts: a conflict, and hers is untouched.
+      expect(await refusal(bob.client.drafts.save.mutate({ ...hers, body: 'overwritten', baseVersion: 1 }))).toBe(
+        'CONFLICT',
+      );
+      // Her idempotency key replays nothing of hers for Bob: his call runs as his own write.
+      await bob.client.drafts.save.mutate({ ...hers, idempotencyKey: key });
+      expect((await bob.client.drafts.get.query({ id })).version).toBe(1);
+      expect(await alice.client.drafts.get.query({ id })).toMatchObject({ body: 'private', version: 1 });
+    },
+  },
+  'drafts.remove': {
+    access: 'authed',
+    call: (c) => c.drafts.remove.mutate({ id: crypto.randomUUID() }),
+    asOtherUser: async ({ alice, bob }) => {
+      const id = crypto.randomUUID();
+      await alice.client.drafts.save.mutate({ id, kind: 'note', title: 'Alice', body: 'private', baseVersion: 0 });
+      expect(await bob.client.drafts.remove.mutate({ id })).toMatchObject({ removed: false });
+      expect(await alice.client.drafts.get.query({ id })).toMatchObject({ body: 'private', version: 1 });
+    },
   },
 };
 
@@ -269,23 +417,25 @@ describe('authorization table', () => {
 
   const protectedRows = Object.entries(table).filter(([, row]) => row.access !== 'public');
   it.each(protectedRows)('%s refuses anonymous callers', async (_path, row) => {
-    expect(await refusal(row.call(clientFor(), { alice, bob }))).toBe('UNAUTHENTICATED');
+    expect(await refusal(row.call(clientFor(), { alice, bob }, undefined))).toBe('UNAUTHENTICATED');
   });
 
   it.each(protectedRows)('%s refuses a revoked or made-up token', async (_path, row) => {
-    expect(await refusal(row.call(clientFor('mla_made-up-token'), { alice, bob }))).toBe('UNAUTHENTICATED');
+    expect(await refusal(row.call(clientFor('mla_made-up-token'), { alice, bob }, 'mla_made-up-token'))).toBe(
+      'UNAUTHENTICATED',
+    );
   });
 
   const stepUpRows = Object.entries(table).filter(([, row]) => row.access === 'stepUp');
   it('step-up procedures refuse a session without a fresh second factor', async (ctx) => {
     if (stepUpRows.length === 0) return ctx.skip('no procedure requires step-up yet');
     for (const [, row] of stepUpRows)
-      expect(await refusal(row.call(bob.client, { alice, bob }))).toBe('STEP_UP_REQUIRED');
+      expect(await refusal(row.call(bob.client, { alice, bob }, bob.accessToken))).toBe('STEP_UP_REQUIRED');
   });
 
   const adminRows = Object.entries(table).filter(([, row]) => row.access === 'admin');
   it.each(adminRows)('%s refuses members', async (_path, row) => {
-    expect(await refusal(row.call(bob.client, { alice, bob }))).toBe('FORBIDDEN');
+    expect(await refusal(row.call(bob.client, { alice, bob }, bob.accessToken))).toBe('FORBIDDEN');
   });
 
   const ownedRows = Object.entries(table).filter(([, row]) => row.asOtherUser !== undefined);

@@ -3,7 +3,7 @@
  * mail a real SMTP server on loopback captured, and the app error code of a
  * refused call.
  */
-import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
+import { createTRPCClient, createWSClient, httpLink, TRPCClientError, wsLink } from '@trpc/client';
 import superjson from 'superjson';
 import type { AppRouter } from '../../server/router.ts';
 import type { TestSmtpServer } from './smtp.ts';
@@ -58,4 +58,44 @@ export async function refusalOf(promise: Promise<unknown>): Promise<string> {
     throw error;
   }
   throw new Error('expected the call to be refused');
+}
+
+type LiveClient = ReturnType<typeof createTRPCClient<AppRouter>>;
+
+/**
+ * Opens a WebSocket client with `accessToken` (or none), starts a
+ * subscription, and settles with its first event or its first error (a
+ * TRPCClientError, which `refusalOf` reads). The socket is closed after.
+ */
+export async function firstEventOf(
+  serverUrl: string,
+  accessToken: string | undefined,
+  subscribe: (
+    client: LiveClient,
+    handlers: { onData: (value: unknown) => void; onError: (error: unknown) => void },
+  ) => { unsubscribe(): void },
+): Promise<unknown> {
+  const ws = createWSClient({
+    url: `${serverUrl.replace(/^http/, 'ws')}/trpc`,
+    connectionParams: () => (accessToken === undefined ? {} : { accessToken }),
+  });
+  const client = createTRPCClient<AppRouter>({ links: [wsLink({ client: ws, transformer: superjson })] });
+  try {
+    return await new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no event and no error within 5 s')), 5_000);
+      const subscription = subscribe(client, {
+        onData: (value) => {
+          clearTimeout(timer);
+          subscription.unsubscribe();
+          resolve(value);
+        },
+        onError: (error) => {
+          clearTimeout(timer);
+          reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      });
+    });
+  } finally {
+    void ws.close();
+  }
 }

@@ -1,5 +1,7 @@
 import { redirect, type RouteObject } from 'react-router';
 import { PlannedArea } from '../areas/PlannedArea.tsx';
+import { CallPage } from '../calls/CallPage.tsx';
+import { CallsPage } from '../calls/CallsPage.tsx';
 import { accountRoutes } from '../auth/accountRoutes.ts';
 import { AuthLayout } from '../auth/AuthLayout.tsx';
 import { ForgotPasswordPage } from '../auth/ForgotPasswordPage.tsx';
@@ -45,6 +47,8 @@ export const routes: RouteObject[] = [
         children: [
           { index: true, loader: () => redirect(HOME_PATH) },
           ...plannedAreas.map((area) => ({ path: area, element: <PlannedArea area={area} /> })),
+          { path: 'calls', element: <CallsPage /> },
+          { path: 'calls/:meetingId', element: <CallPage /> },
           { path: 'security', element: <SecurityPage /> },
           { path: 'settings', element: <SettingsPage /> },
           { path: '*', element: <NotFoundPage /> },

@@ -5,10 +5,10 @@ import { CallsIcon, ContractsIcon, JobsIcon, MessagesIcon, SecurityIcon, Setting
 export { HOME_PATH } from './paths.ts';
 
 /** Areas whose screens are still to be built; each shows an honest empty state meanwhile. */
-export const plannedAreas = ['jobs', 'contracts', 'messages', 'calls', 'wallet'] as const;
+export const plannedAreas = ['jobs', 'contracts', 'messages', 'wallet'] as const;
 export type PlannedAreaId = (typeof plannedAreas)[number];
 
-export type NavigationId = PlannedAreaId | 'security' | 'settings';
+export type NavigationId = PlannedAreaId | 'calls' | 'security' | 'settings';
 
 export const navigation: readonly { id: NavigationId; path: `/${NavigationId}`; Icon: ComponentType }[] = [
   { id: 'jobs', path: '/jobs', Icon: JobsIcon },

@@ -14,6 +14,8 @@ import * as m0006 from './0006_mfa.ts';
 import * as m0007 from './0007_roles.ts';
 import * as m0008 from './0008_passkeys.ts';
 import * as m0009 from './0009_mfa_phone.ts';
+import * as m0010 from '../../drafts/migration.ts';
+import * as m0011 from '../../meetings/migration.ts';
 
 export type DatabaseEngine = 'sqlite' | 'postgres';
 
@@ -36,4 +38,6 @@ export const migrations: Readonly<Record<string, NumberedMigration>> = {
   '0007_roles': m0007,
   '0008_passkeys': m0008,
   '0009_mfa_phone': m0009,
+  '0010_drafts': m0010,
+  '0011_meetings': m0011,
 };

@@ -1,0 +1,218 @@
+/**
+ * Call signaling over a real server with real mediasoup workers: who may
+ * join, what joining answers, transports, the events stream, bad input that
+ * stays with its sender, and the host ending the call. Media itself flows in
+ * the browser suites (tests/e2e); here no RTP is sent.
+ */
+import { createTRPCClient, createWSClient, wsLink } from '@trpc/client';
+import superjson from 'superjson';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CallEvent } from '../../shared/calls.ts';
+import { apiClient, mailedCode, mailTo, refusalOf } from '../../tests/support/api.ts';
+import { startTestServer, type TestServer } from '../../tests/support/server.ts';
+import { startTestSmtpServer, type TestSmtpServer } from '../../tests/support/smtp.ts';
+import type { AppRouter } from '../router.ts';
+
+let smtp: TestSmtpServer;
+let server: TestServer;
+
+beforeAll(async () => {
+  smtp = await startTestSmtpServer();
+  server = await startTestServer({ ...mailTo(smtp), CALLS_WORKERS: '2', CALLS_PORT: '0' });
+});
+afterAll(async () => {
+  await server?.dispose();
+  await smtp?.close();
+});
+
+let counter = 0;
+async function newUser(name: string) {
+  const email = `${name}-${++counter}-${Date.now()}@example.com`;
+  const anonymous = apiClient(server.url);
+  await anonymous.auth.signUp.mutate({ email, password: 'correct horse battery staple', displayName: name });
+  const tokens = await anonymous.auth.verifyEmail.mutate({ email, code: await mailedCode(smtp, email, /Confirm/) });
+  const ws = createWSClient({
+    url: `${server.url.replace('http', 'ws')}/trpc`,
+    connectionParams: () => ({ accessToken: tokens.accessToken }),
+  });
+  const live = createTRPCClient<AppRouter>({ links: [wsLink({ client: ws, transformer: superjson })] });
+  return { email, api: apiClient(server.url, { accessToken: tokens.accessToken }), live, close: () => ws.close() };
+}
+
+/** Collects a peer's call events; `next(type)` waits for the next one of that type. */
+function listen(user: Awaited<ReturnType<typeof newUser>>, meetingId: string, peerId: string) {
+  const events: CallEvent[] = [];
+  const waiters: { type: CallEvent['type']; resolve: (event: CallEvent) => void }[] = [];
+  let seen = 0;
+  const subscription = user.live.calls.events.subscribe(
+    { meetingId, peerId },
+    {
+      onData: (event) => {
+        events.push(event);
+        const waiter = waiters.find((w) => w.type === event.type);
+        if (waiter !== undefined) {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          waiter.resolve(event);
+        }
+      },
+    },
+  );
+  return {
+    events,
+    unsubscribe: () => subscription.unsubscribe(),
+    next<T extends CallEvent['type']>(type: T): Promise<Extract<CallEvent, { type: T }>> {
+      const already = events.slice(seen).find((e) => e.type === type);
+      if (already !== undefined) {
+        seen = events.indexOf(already) + 1;
+        return Promise.resolve(already as Extract<CallEvent, { type: T }>);
+      }
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${type} event`)), 5_000);
+        waiters.push({
+          type,
+          resolve: (event) => {
+            clearTimeout(timer);
+            seen = events.length;
+            resolve(event as Extract<CallEvent, { type: T }>);
+          },
+        });
+      });
+    },
+  };
+}
+
+describe('joining a call', () => {
+  it('lets only the meeting’s people in, and tells each who else is there', async () => {
+    const [alice, bob, eve] = await Promise.all([newUser('Alice'), newUser('Bob'), newUser('Eve')]);
+    const meeting = await alice.api.meetings.create.mutate({ title: 'Kick-off', invitees: [bob.email] });
+    expect(meeting.participants.map((p) => [p.displayName, p.role])).toEqual([
+      ['Alice', 'host'],
+      ['Bob', 'participant'],
+    ]);
+
+    // Eve is not invited: the meeting does not exist for her, and neither does its call.
+    expect(await refusalOf(eve.api.meetings.get.query({ meetingId: meeting.id }))).toBe('NOT_FOUND');
+    expect(await refusalOf(eve.api.calls.prepare.mutate({ meetingId: meeting.id }))).toBe('NOT_FOUND');
+
+    const prepared = await alice.api.calls.prepare.mutate({ meetingId: meeting.id });
+    const codecs = (prepared.routerRtpCapabilities['codecs'] as { mimeType: string }[]).map((c) => c.mimeType);
+    expect(codecs).toEqual(expect.arrayContaining(['audio/opus', 'video/VP8', 'video/VP9', 'video/H264']));
+    const caps = prepared.routerRtpCapabilities;
+    expect(await refusalOf(eve.api.calls.join.mutate({ meetingId: meeting.id, rtpCapabilities: caps }))).toBe(
+      'NOT_FOUND',
+    );
+
+    const aliceIn = await alice.api.calls.join.mutate({ meetingId: meeting.id, rtpCapabilities: caps });
+    expect(aliceIn.peers).toEqual([]);
+    const aliceEvents = listen(alice, meeting.id, aliceIn.peerId);
+    const bobIn = await bob.api.calls.join.mutate({ meetingId: meeting.id, rtpCapabilities: caps });
+    expect(bobIn.peers.map((p) => p.displayName)).toEqual(['Alice']);
+    expect((await aliceEvents.next('peer-joined')).peer).toMatchObject({ displayName: 'Bob', role: 'participant' });
+    expect((await alice.api.meetings.get.query({ meetingId: meeting.id })).inCall.length).toBe(2);
+
+    // Eve cannot read Alice's events or act as her peer, even knowing the ids.
+    expect(
+      await refusalOf(
+        eve.api.calls.createTransport.mutate({ meetingId: meeting.id, peerId: aliceIn.peerId, direction: 'send' }),
+      ),
+    ).toBe('NOT_FOUND');
+    // Nor can Bob act as Alice.
+    expect(
+      await refusalOf(
+        bob.api.calls.createTransport.mutate({ meetingId: meeting.id, peerId: aliceIn.peerId, direction: 'send' }),
+      ),
+    ).toBe('NOT_FOUND');
+
+    const send = await alice.api.calls.createTransport.mutate({
+      meetingId: meeting.id,
+      peerId: aliceIn.peerId,
+      direction: 'send',
+    });
+    expect(send.iceCandidates.length).toBeGreaterThan(0);
+    expect(
+      await refusalOf(
+        alice.api.calls.createTransport.mutate({ meetingId: meeting.id, peerId: aliceIn.peerId, direction: 'send' }),
+      ),
+    ).toBe('CONFLICT');
+
+    await bob.api.calls.leave.mutate({ meetingId: meeting.id, peerId: bobIn.peerId });
+    expect((await aliceEvents.next('peer-left')).peerId).toBe(bobIn.peerId);
+    aliceEvents.unsubscribe();
+    for (const user of [alice, bob, eve]) void user.close();
+  });
+
+  it('refuses bad signaling for its sender only, and the call goes on', async () => {
+    const [alice, bob] = await Promise.all([newUser('Alice'), newUser('Bob')]);
+    const meeting = await alice.api.meetings.create.mutate({ title: 'Review', invitees: [bob.email] });
+    const { routerRtpCapabilities: caps } = await alice.api.calls.prepare.mutate({ meetingId: meeting.id });
+    const aliceIn = await alice.api.calls.join.mutate({ meetingId: meeting.id, rtpCapabilities: caps });
+    const bobIn = await bob.api.calls.join.mutate({ meetingId: meeting.id, rtpCapabilities: caps });
+    const send = await alice.api.calls.createTransport.mutate({
+      meetingId: meeting.id,
+      peerId: aliceIn.peerId,
+      direction: 'send',
+    });
+    const ref = { meetingId: meeting.id, peerId: aliceIn.peerId };
+    // RTP parameters the router cannot accept: mediasoup's refusal, as a validation error.
+    expect(
+      await refusalOf(
+        alice.api.calls.produce.mutate({
+          ...ref,
+          transportId: send.id,
+          kind: 'video',
+          source: 'camera',
+          rtpParameters: { codecs: [{ mimeType: 'video/NOPE', payloadType: 101, clockRate: 90000 }], encodings: [] },
+        }),
+      ),
+    ).toBe('VALIDATION_FAILED');
+    // The wrong kind for the source, unknown ids, an oversized payload.
+    expect(
+      await refusalOf(
+        alice.api.calls.produce.mutate({
+          ...ref,
+          transportId: send.id,
+          kind: 'video',
+          source: 'microphone',
+          rtpParameters: {},
+        }),
+      ),
+    ).toBe('VALIDATION_FAILED');
+    expect(await refusalOf(alice.api.calls.resumeConsumer.mutate({ ...ref, consumerId: 'nope' }))).toBe('NOT_FOUND');
+    expect(
+      await refusalOf(alice.api.calls.connectTransport.mutate({ ...ref, transportId: 'nope', dtlsParameters: {} })),
+    ).toBe('NOT_FOUND');
+    expect(
+      await refusalOf(
+        alice.api.calls.connectTransport.mutate({
+          ...ref,
+          transportId: send.id,
+          dtlsParameters: { fingerprints: 'x'.repeat(20_000) },
+        }),
+      ),
+    ).toBe('VALIDATION_FAILED');
+    // Bob's call is untouched: he can still set up media.
+    const bobSend = await bob.api.calls.createTransport.mutate({
+      meetingId: meeting.id,
+      peerId: bobIn.peerId,
+      direction: 'send',
+    });
+    expect(bobSend.id).toBeTruthy();
+    for (const user of [alice, bob]) void user.close();
+  });
+});
+
+describe('ending a call', () => {
+  it('ends it for everyone when the host ends the meeting; only the host may', async () => {
+    const [alice, bob] = await Promise.all([newUser('Alice'), newUser('Bob')]);
+    const meeting = await alice.api.meetings.create.mutate({ title: 'Wrap-up', invitees: [bob.email] });
+    const { routerRtpCapabilities: caps } = await alice.api.calls.prepare.mutate({ meetingId: meeting.id });
+    await alice.api.calls.join.mutate({ meetingId: meeting.id, rtpCapabilities: caps });
+    const bobIn = await bob.api.calls.join.mutate({ meetingId: meeting.id, rtpCapabilities: caps });
+    const bobEvents = listen(bob, meeting.id, bobIn.peerId);
+    expect(await refusalOf(bob.api.meetings.end.mutate({ meetingId: meeting.id }))).toBe('FORBIDDEN');
+    await alice.api.meetings.end.mutate({ meetingId: meeting.id });
+    expect((await bobEvents.next('call-ended')).reason).toBe('ended-by-host');
+    expect(await refusalOf(bob.api.calls.prepare.mutate({ meetingId: meeting.id }))).toBe('PRECONDITION_FAILED');
+    for (const user of [alice, bob]) void user.close();
+  });
+});

@@ -1,0 +1,208 @@
+/**
+ * Calls: one `CallRoom` per meeting whose call is running, on the worker pool.
+ * Every entry point checks, from the database, that the caller belongs to the
+ * meeting (meetings.ts `requireParticipant`) and that the peer they name is
+ * theirs: a user can never join, consume or signal for a call that is not
+ * theirs, nor act as another peer in it.
+ */
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type {
+  CallEvent,
+  CallJoinAnswer,
+  CallPrepareAnswer,
+  MediaSource,
+  TransportOptions,
+} from '../../shared/calls.ts';
+import { AppError } from '../../shared/errors.ts';
+import type { Database } from '../db/schema.ts';
+import { requireParticipant } from '../meetings/meetings.ts';
+import { CallRoom, type CallPeer, type CallRoomOptions } from './room.ts';
+import { WorkerPool, type WorkerPoolConfig } from './worker-pool.ts';
+
+export interface CallsConfig extends WorkerPoolConfig, CallRoomOptions {}
+
+export class CallService {
+  readonly pool: WorkerPool;
+  readonly #rooms = new Map<string, CallRoom>();
+  /** Rooms being made, so two first joiners share one. */
+  readonly #opening = new Map<string, Promise<CallRoom>>();
+  readonly #db: Kysely<Database>;
+  readonly #logger: Logger;
+  readonly #config: CallsConfig;
+
+  constructor(config: CallsConfig, db: Kysely<Database>, logger: Logger) {
+    this.#config = config;
+    this.#db = db;
+    this.#logger = logger;
+    this.pool = new WorkerPool(config, logger);
+    this.pool.onWorkerDied = (meetingIds) => {
+      for (const meetingId of meetingIds) this.#rooms.get(meetingId)?.workerDied();
+    };
+  }
+
+  async #member(userId: string, meetingId: string) {
+    const { role, meeting } = await requireParticipant({ db: this.#db }, meetingId, userId);
+    if (meeting.ended_at !== null) {
+      throw new AppError('PRECONDITION_FAILED', { message: 'This meeting has ended.', details: { reason: 'ended' } });
+    }
+    return role;
+  }
+
+  async #room(meetingId: string): Promise<CallRoom> {
+    const open = this.#rooms.get(meetingId);
+    if (open !== undefined && !open.closed) return open;
+    let opening = this.#opening.get(meetingId);
+    if (opening === undefined) {
+      opening = CallRoom.create(this.pool, meetingId, this.#logger, this.#config).then((room) => {
+        this.#rooms.set(meetingId, room);
+        room.onClose = () => {
+          if (this.#rooms.get(meetingId) === room) this.#rooms.delete(meetingId);
+        };
+        return room;
+      });
+      this.#opening.set(meetingId, opening);
+      void opening.finally(() => this.#opening.delete(meetingId)).catch(() => {});
+    }
+    return opening;
+  }
+
+  /** The caller's peer in a running call; NOT_FOUND for anyone else's (or a call that is over). */
+  async #own(userId: string, meetingId: string, peerId: string): Promise<{ room: CallRoom; peer: CallPeer }> {
+    await this.#member(userId, meetingId);
+    const room = this.#rooms.get(meetingId);
+    const peer = room?.peers.get(peerId);
+    if (room === undefined || peer === undefined || peer.userId !== userId) {
+      throw new AppError('NOT_FOUND', { message: 'You are not in this call (it may have ended). Join it again.' });
+    }
+    return { room, peer };
+  }
+
+  /** What a device needs before joining: the router's codecs and the ICE servers. Opens the call if needed. */
+  async prepare(userId: string, meetingId: string): Promise<CallPrepareAnswer> {
+    await this.#member(userId, meetingId);
+    const room = await this.#room(meetingId);
+    return {
+      routerRtpCapabilities: room.rtpCapabilities as unknown as Record<string, unknown>,
+      iceServers: room.iceServers,
+    };
+  }
+
+  async join(
+    userId: string,
+    input: { meetingId: string; rtpCapabilities: Record<string, unknown>; resumePeerId?: string | undefined },
+  ): Promise<CallJoinAnswer> {
+    const role = await this.#member(userId, input.meetingId);
+    const user = await this.#db
+      .selectFrom('users')
+      .select(['display_name'])
+      .where('id', '=', userId)
+      .executeTakeFirstOrThrow();
+    const room = await this.#room(input.meetingId);
+    const { peer, resumed } = room.join(
+      { userId, displayName: user.display_name, role },
+      input.rtpCapabilities,
+      input.resumePeerId,
+    );
+    return {
+      peerId: peer.id,
+      self: room.view(peer),
+      peers: [...room.peers.values()].filter((p) => p.id !== peer.id).map((p) => room.view(p)),
+      resumed,
+    };
+  }
+
+  /** The peer's events until it leaves; when the stream drops, the peer is kept for the reconnect grace period. */
+  async *events(
+    userId: string,
+    input: { meetingId: string; peerId: string },
+    signal: AbortSignal,
+  ): AsyncGenerator<CallEvent, void, undefined> {
+    const { room, peer } = await this.#own(userId, input.meetingId, input.peerId);
+    if (peer.leaveTimer !== null) {
+      clearTimeout(peer.leaveTimer);
+      peer.leaveTimer = null;
+    }
+    try {
+      yield* peer.events.read(signal);
+    } finally {
+      if (signal.aborted) room.disconnected(peer);
+    }
+  }
+
+  async createTransport(
+    userId: string,
+    input: { meetingId: string; peerId: string; direction: 'send' | 'recv' },
+  ): Promise<TransportOptions> {
+    const { room, peer } = await this.#own(userId, input.meetingId, input.peerId);
+    return room.createTransport(peer, input.direction);
+  }
+
+  async connectTransport(
+    userId: string,
+    input: { meetingId: string; peerId: string; transportId: string; dtlsParameters: Record<string, unknown> },
+  ): Promise<void> {
+    const { room, peer } = await this.#own(userId, input.meetingId, input.peerId);
+    await room.connectTransport(peer, input.transportId, input.dtlsParameters);
+  }
+
+  async produce(
+    userId: string,
+    input: {
+      meetingId: string;
+      peerId: string;
+      transportId: string;
+      kind: 'audio' | 'video';
+      rtpParameters: Record<string, unknown>;
+      source: MediaSource;
+    },
+  ): Promise<{ producerId: string }> {
+    const { room, peer } = await this.#own(userId, input.meetingId, input.peerId);
+    return room.produce(peer, input);
+  }
+
+  async resumeConsumer(userId: string, input: { meetingId: string; peerId: string; consumerId: string }) {
+    const { room, peer } = await this.#own(userId, input.meetingId, input.peerId);
+    await room.resumeConsumer(peer, input.consumerId);
+  }
+
+  async pauseConsumer(userId: string, input: { meetingId: string; peerId: string; consumerId: string }) {
+    const { room, peer } = await this.#own(userId, input.meetingId, input.peerId);
+    await room.pauseConsumer(peer, input.consumerId);
+  }
+
+  async setProducerPaused(
+    userId: string,
+    input: { meetingId: string; peerId: string; producerId: string },
+    paused: boolean,
+  ) {
+    const { room, peer } = await this.#own(userId, input.meetingId, input.peerId);
+    await room.setProducerPaused(peer, input.producerId, paused);
+  }
+
+  async closeProducer(userId: string, input: { meetingId: string; peerId: string; producerId: string }) {
+    const { room, peer } = await this.#own(userId, input.meetingId, input.peerId);
+    room.closeProducer(peer, input.producerId);
+  }
+
+  async leave(userId: string, input: { meetingId: string; peerId: string }): Promise<void> {
+    const { room, peer } = await this.#own(userId, input.meetingId, input.peerId);
+    room.leave(peer);
+  }
+
+  /** The meeting ended: its call closes for everyone. */
+  endCall(meetingId: string): void {
+    this.#rooms.get(meetingId)?.end('ended-by-host');
+  }
+
+  /** Who is in a meeting's call right now (user ids), for the meeting list. */
+  inCall(meetingId: string): string[] {
+    return [...(this.#rooms.get(meetingId)?.peers.values() ?? [])].map((peer) => peer.userId);
+  }
+
+  async close(): Promise<void> {
+    for (const room of this.#rooms.values()) room.close();
+    this.#rooms.clear();
+    await this.pool.close();
+  }
+}
