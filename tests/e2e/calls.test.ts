@@ -1,0 +1,165 @@
+/// <reference lib="dom" />
+// page.evaluate callbacks run in the browser: they see the DOM.
+/**
+ * Calls end to end: a real server with real mediasoup workers, the built
+ * renderer in two Chromium contexts (two people, each with Chromium's fake
+ * camera and microphone), signaling over tRPC and media through the SFU on
+ * 127.0.0.1. Each side must decode the other's video at the size it was sent
+ * and hear the other's audio; the host's "end for everyone" ends it for both.
+ * Reports the join time (click on "Join call" to the first remote frame).
+ */
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureRendererBuilt } from '../../build/start.ts';
+import { apiClient, mailedCode, mailTo } from '../support/api.ts';
+import { chromiumUnavailableReason, launchChromium, saveScreenshot, watchForErrors } from '../support/browser.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
+
+const skipReason = chromiumUnavailableReason();
+if (skipReason !== null) console.warn(`[e2e] skipping: ${skipReason}`);
+
+const PASSWORD = 'a long enough password for calls';
+
+let smtp: TestSmtpServer;
+let server: TestServer;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+interface Person {
+  name: string;
+  email: string;
+  page: Page;
+  errors: string[];
+}
+
+async function person(name: string): Promise<Person> {
+  const email = `${name.toLowerCase()}-${Date.now()}@example.com`;
+  const api = apiClient(server.url);
+  await api.auth.signUp.mutate({ email, password: PASSWORD, displayName: name });
+  await api.auth.verifyEmail.mutate({ email, code: await mailedCode(smtp, email, /Confirm your email/) });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: 'light' });
+  contexts.push(context);
+  await context.grantPermissions(['camera', 'microphone'], { origin: server.deps.publicOrigin() });
+  const page = await context.newPage();
+  const errors = watchForErrors(page);
+  await page.goto(`${server.deps.publicOrigin()}/sign-in`);
+  await page.getByLabel('Email address').fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await expect
+    .poll(() => page.getByRole('banner').getByRole('button', { name: 'Sign out', exact: true }).count(), {
+      timeout: 15_000,
+    })
+    .toBe(1);
+  return { name, email, page, errors };
+}
+
+/** What the other person's tile shows: decoded video size and frames, and the loudness of their audio. */
+function remoteTile(page: Page, name: string) {
+  const tile = page.getByRole('list', { name: 'Participants' }).getByRole('listitem', { name, exact: true });
+  return {
+    tile,
+    video: () =>
+      tile.evaluate((li) => {
+        const video = li.querySelector('video');
+        if (video === null) return { width: 0, height: 0, frames: 0 };
+        return {
+          width: video.videoWidth,
+          height: video.videoHeight,
+          frames: video.getVideoPlaybackQuality().totalVideoFrames,
+        };
+      }),
+    audioLevel: () => tile.evaluate((li) => Number(li.getAttribute('data-audio-level') ?? '0')),
+  };
+}
+
+beforeAll(async () => {
+  if (skipReason !== null) return;
+  ensureRendererBuilt();
+  smtp = await startTestSmtpServer();
+  server = await startTestServer({
+    ...mailTo(smtp),
+    CALLS_WORKERS: '1',
+    CALLS_PORT: '0',
+    // New browsers signing in are not what this suite is about.
+    RISK_MFA_THRESHOLD: '99',
+    RISK_BLOCK_THRESHOLD: '100',
+  });
+  browser = await launchChromium([
+    '--use-fake-device-for-media-stream',
+    '--use-fake-ui-for-media-stream',
+    '--allow-loopback-in-peer-connection',
+    '--autoplay-policy=no-user-gesture-required',
+  ]);
+});
+
+afterAll(async () => {
+  for (const context of contexts) await context.close();
+  await browser?.close();
+  await server?.dispose();
+  await smtp?.close();
+});
+
+describe('calls in Chromium', () => {
+  it('connects two people through the SFU: each decodes the other’s video and hears their audio', async (ctx) => {
+    if (skipReason !== null) return ctx.skip(skipReason);
+    const [host, guest] = await Promise.all([person('Hedy'), person('Grace')]);
+
+    // The host starts a call from the Calls page, inviting the guest by email.
+    await host.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Calls' }).click();
+    await host.page.getByLabel('Title').fill('Design review');
+    await host.page.getByLabel('Invite').fill(guest.email);
+    await host.page.getByRole('button', { name: 'Start call' }).click();
+    await expect.poll(() => host.page.getByRole('heading', { level: 1 }).textContent()).toBe('Design review');
+    const meetingPath = new URL(host.page.url()).pathname;
+    expect(meetingPath).toMatch(/^\/calls\/[0-9a-f-]{36}$/);
+    // The lobby: the camera preview plays and the microphone meter moves (Chromium's fake devices beep).
+    await expect
+      .poll(() => host.page.getByLabel('Your camera').evaluate((v: HTMLVideoElement) => v.videoWidth), {
+        timeout: 10_000,
+      })
+      .toBeGreaterThan(0);
+    await expect
+      .poll(() => host.page.getByRole('meter', { name: 'Microphone level' }).getAttribute('aria-valuenow'), {
+        timeout: 10_000,
+      })
+      .not.toBe('0');
+    await saveScreenshot(host.page, 'calls-lobby');
+    await host.page.getByRole('button', { name: 'Join call' }).click();
+    await expect.poll(() => host.page.getByRole('status').first().textContent()).toContain('1 person in the call');
+
+    // The guest finds the meeting in their list and joins.
+    await guest.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Calls' }).click();
+    await guest.page.getByRole('link', { name: 'Open Design review' }).click();
+    await expect.poll(() => guest.page.getByRole('button', { name: 'Join call' }).count()).toBe(1);
+    const clickedAt = Date.now();
+    await guest.page.getByRole('button', { name: 'Join call' }).click();
+
+    const hostAtGuest = remoteTile(guest.page, 'Hedy');
+    await expect.poll(async () => (await hostAtGuest.video()).frames, { timeout: 20_000 }).toBeGreaterThan(0);
+    const joinMs = Date.now() - clickedAt;
+    console.info(`[calls] join time (click to first remote frame): ${joinMs} ms`);
+    const guestAtHost = remoteTile(host.page, 'Grace');
+    await expect.poll(async () => (await guestAtHost.video()).frames, { timeout: 20_000 }).toBeGreaterThan(5);
+    // Simulcast starts at the small layer and climbs as bandwidth is found, up to the size sent.
+    const sent = await remoteTile(host.page, 'Hedy (you)').video();
+    expect(sent.width).toBeGreaterThan(0);
+    await expect.poll(async () => (await hostAtGuest.video()).width, { timeout: 30_000 }).toBe(sent.width);
+    expect((await hostAtGuest.video()).height).toBe(sent.height);
+    console.info(`[calls] received the host's camera at ${sent.width}x${sent.height}, as sent`);
+    await expect.poll(() => hostAtGuest.audioLevel(), { timeout: 15_000 }).toBeGreaterThan(0);
+    await expect.poll(() => guestAtHost.audioLevel(), { timeout: 15_000 }).toBeGreaterThan(0);
+    await saveScreenshot(guest.page, 'calls-two-people');
+
+    // The guest mutes: the host sees it on the guest's tile.
+    await guest.page.getByRole('button', { name: 'Mute' }).click();
+    await expect.poll(() => guestAtHost.tile.textContent(), { timeout: 10_000 }).toContain('Muted');
+
+    // The host ends the call for everyone.
+    await host.page.getByRole('button', { name: 'End for everyone' }).click();
+    await expect.poll(() => guest.page.getByText('The host ended the call.').count(), { timeout: 10_000 }).toBe(1);
+    expect(host.errors).toEqual([]);
+    expect(guest.errors).toEqual([]);
+  });
+});
