@@ -14,6 +14,7 @@
  * (unknown ids, parameters mediasoup refuses) throws an AppError for that
  * client only; nothing it sends can close the router or touch another peer.
  */
+import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import type {
@@ -44,6 +45,23 @@ export interface CallPeer {
   leaveTimer: NodeJS.Timeout | null;
 }
 
+/** A producer as the room's own features see it (recording, last-N): whose it is and what it carries. */
+export interface RoomProducer {
+  producer: types.Producer;
+  peerId: string;
+  userId: string;
+  displayName: string;
+  source: MediaSource;
+}
+
+/** What happens in a room, for features that follow it on the server (recording). */
+export type RoomMediaEvents = {
+  producer: [RoomProducer];
+  producerclose: [RoomProducer];
+  activespeaker: [peerId: string | null];
+  close: [];
+};
+
 export interface CallRoomOptions {
   /** How long a peer whose connection dropped stays in the call, waiting to resume. */
   reconnectGraceMs: number;
@@ -68,6 +86,8 @@ export class CallRoom {
   readonly #logger: Logger;
   readonly #options: CallRoomOptions;
   #closed = false;
+  /** Producers appearing and going, the active speaker, the room closing: for server-side features. */
+  readonly media = new EventEmitter<RoomMediaEvents>();
   /** Told when the room closes itself (last peer left, worker died), so the registry forgets it. */
   onClose: () => void = () => {};
 
@@ -88,7 +108,9 @@ export class CallRoom {
     worker.rooms.add(meetingId);
     speakers.on('dominantspeaker', ({ producer }) => {
       const speaker = [...this.peers.values()].find((peer) => peer.producers.has(producer.id));
-      this.#broadcast({ type: 'active-speaker', peerId: speaker?.id ?? null });
+      this.#activeSpeaker = speaker?.id ?? null;
+      this.#broadcast({ type: 'active-speaker', peerId: this.#activeSpeaker });
+      this.media.emit('activespeaker', this.#activeSpeaker);
     });
   }
 
@@ -105,6 +127,28 @@ export class CallRoom {
 
   get workerIndex(): number {
     return this.#worker.index;
+  }
+
+  #activeSpeaker: string | null = null;
+
+  get activeSpeaker(): string | null {
+    return this.#activeSpeaker;
+  }
+
+  /** The room's router, for server-side consumers (recording through PlainTransports). Never closed by them. */
+  get router(): types.Router {
+    return this.#router;
+  }
+
+  /** Every producer in the room now. */
+  producers(): RoomProducer[] {
+    return [...this.peers.values()].flatMap((peer) =>
+      [...peer.producers.values()].map(({ producer, source }) => this.#roomProducer(peer, producer, source)),
+    );
+  }
+
+  #roomProducer(peer: CallPeer, producer: types.Producer, source: MediaSource): RoomProducer {
+    return { producer, peerId: peer.id, userId: peer.userId, displayName: peer.displayName, source };
   }
 
   get rtpCapabilities(): types.RtpCapabilities {
@@ -226,7 +270,12 @@ export class CallRoom {
       throw refused('this track', error);
     }
     peer.producers.set(producer.id, { producer, source: input.source });
-    producer.on('transportclose', () => peer.producers.delete(producer.id));
+    const announced = this.#roomProducer(peer, producer, input.source);
+    producer.observer.once('close', () => {
+      peer.producers.delete(producer.id);
+      this.media.emit('producerclose', announced);
+    });
+    this.media.emit('producer', announced);
     if (input.kind === 'audio') await this.#speakers.addProducer({ producerId: producer.id }).catch(() => {});
     for (const other of this.peers.values()) {
       if (other.id !== peer.id) await this.#offer(other, peer, producer, input.source);
@@ -348,6 +397,7 @@ export class CallRoom {
     this.#closed = true;
     this.#worker.rooms.delete(this.meetingId);
     this.peers.clear();
+    this.media.emit('close');
     this.onClose();
   }
 
@@ -362,6 +412,7 @@ export class CallRoom {
     this.peers.clear();
     this.#router.close();
     this.#worker.rooms.delete(this.meetingId);
+    this.media.emit('close');
     this.onClose();
   }
 

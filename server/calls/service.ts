@@ -190,6 +190,12 @@ export class CallService {
     room.leave(peer);
   }
 
+  /** The running call of a meeting, if any (for server-side features such as recording). */
+  runningRoom(meetingId: string): CallRoom | undefined {
+    const room = this.#rooms.get(meetingId);
+    return room === undefined || room.closed ? undefined : room;
+  }
+
   /** The meeting ended: its call closes for everyone. */
   endCall(meetingId: string): void {
     this.#rooms.get(meetingId)?.end('ended-by-host');
