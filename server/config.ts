@@ -209,6 +209,7 @@ export const configSchema = z.object({
     })
     .optional(),
   CALLS_RECONNECT_GRACE_SECONDS: count(1, 600, 20),
+  CALLS_LAST_N: count(1, 49, 9),
   RISK_IP_BLOCKLIST_FILES: fileList,
   RISK_IP_ANONYMIZER_FILES: fileList,
   RISK_IP_ALLOWLIST_FILES: fileList,
@@ -312,6 +313,8 @@ export interface CallsConfig {
   announcedAddress: string | null;
   iceServers: IceServer[];
   reconnectGraceMs: number;
+  /** Video streams forwarded to each participant: the N most relevant. */
+  lastN: number;
 }
 
 export interface SecurityConfig {
@@ -430,6 +433,7 @@ export function parseConfig(env: Record<string, string | undefined>): ServerConf
       announcedAddress: raw.CALLS_ANNOUNCED_ADDRESS ?? null,
       iceServers: raw.CALLS_TURN_SERVERS ?? [],
       reconnectGraceMs: raw.CALLS_RECONNECT_GRACE_SECONDS * 1000,
+      lastN: raw.CALLS_LAST_N,
     },
     security: {
       secretKey:

@@ -51,6 +51,31 @@ export const produceInput = z.object({
 });
 
 export const consumerInput = z.object({ ...peerRef, consumerId: id });
+
+/**
+ * What a tile shows of a consumer: whether it is on screen, and how big (CSS
+ * pixels × device pixel ratio), so the server forwards only what is seen, at
+ * the simulcast layer that fits.
+ */
+export const consumerViewInput = z.object({
+  ...peerRef,
+  consumerId: id,
+  visible: z.boolean(),
+  width: z.number().int().min(0).max(8192),
+  height: z.number().int().min(0).max(8192),
+});
+
+/** Pinned participants' video is always forwarded (within last-N). */
+export const pinInput = z.object({ ...peerRef, pinnedPeerIds: z.array(id).max(4) });
+
+export const raiseHandInput = z.object({ ...peerRef, raised: z.boolean() });
+
+/** Host controls name the host's own peer (`peerId`) and the participant acted on (`targetPeerId`). */
+const targetRef = { ...peerRef, targetPeerId: id };
+export const muteParticipantInput = z.object({ ...targetRef, source: z.enum(['microphone', 'camera', 'screen']) });
+export const targetInput = z.object(targetRef);
+export const setLockedInput = z.object({ ...peerRef, locked: z.boolean() });
+export const setWaitingRoomInput = z.object({ ...peerRef, enabled: z.boolean() });
 export const producerInput = z.object({ ...peerRef, producerId: id });
 
 export interface CallPeerView {
@@ -60,8 +85,21 @@ export interface CallPeerView {
   role: 'host' | 'participant';
 }
 
+/** The call's shared state, sent whole whenever it changes. */
+export interface CallRoomState {
+  locked: boolean;
+  waitingRoom: boolean;
+  /** Raised hands, first raised first. */
+  hands: string[];
+  /** People waiting to be let in: only hosts receive them (empty for everyone else). */
+  waiting: CallPeerView[];
+}
+
 export interface CallJoinAnswer {
   peerId: string;
+  /** In the waiting room: wait for `admitted` (or `call-ended` with `denied`) before making transports. */
+  waiting: boolean;
+  room: CallRoomState;
   self: CallPeerView;
   /** Everyone else already in the call. */
   peers: CallPeerView[];
@@ -108,6 +146,15 @@ export type CallEvent =
   | { type: 'consumer-paused'; consumerId: string }
   | { type: 'consumer-resumed'; consumerId: string }
   | { type: 'active-speaker'; peerId: string | null }
+  | { type: 'room-state'; room: CallRoomState }
+  /** Someone's role changed (the host handed over). */
+  | { type: 'peer-updated'; peer: CallPeerView }
+  /** The host let this waiting participant in: make transports and produce now. */
+  | { type: 'admitted' }
+  /** The host muted (or stopped) one of this participant's tracks. */
+  | { type: 'muted-by-host'; source: 'microphone' | 'camera' | 'screen' }
+  /** Video this participant receives now (last-N): the rest is paused. */
+  | { type: 'forwarding'; consumerIds: string[] }
   /** The media server under this call restarted: make new transports and produce again. */
   | { type: 'reconnect'; reason: 'media-server-restarted' }
-  | { type: 'call-ended'; reason: 'ended-by-host' | 'removed' };
+  | { type: 'call-ended'; reason: 'ended-by-host' | 'removed' | 'denied' };

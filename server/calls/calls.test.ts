@@ -216,3 +216,96 @@ describe('ending a call', () => {
     for (const user of [alice, bob]) void user.close();
   });
 });
+
+describe('host controls', () => {
+  async function callOf(host: Awaited<ReturnType<typeof newUser>>, ...others: Awaited<ReturnType<typeof newUser>>[]) {
+    const meeting = await host.api.meetings.create.mutate({ title: 'Controls', invitees: others.map((o) => o.email) });
+    const { routerRtpCapabilities: caps } = await host.api.calls.prepare.mutate({ meetingId: meeting.id });
+    const hostIn = await host.api.calls.join.mutate({ meetingId: meeting.id, rtpCapabilities: caps });
+    return { meeting, caps, hostIn, hostEvents: listen(host, meeting.id, hostIn.peerId) };
+  }
+
+  it('keeps people in the waiting room until the host admits or denies them', async () => {
+    const [alice, bob, carol] = await Promise.all([newUser('Alice'), newUser('Bob'), newUser('Carol')]);
+    const { meeting, caps, hostIn, hostEvents } = await callOf(alice, bob, carol);
+    const ref = { meetingId: meeting.id, peerId: hostIn.peerId };
+    await alice.api.calls.host.setWaitingRoom.mutate({ ...ref, enabled: true });
+
+    const bobIn = await bob.api.calls.join.mutate({ meetingId: meeting.id, rtpCapabilities: caps });
+    expect(bobIn.waiting).toBe(true);
+    // Waiting, Bob learns nothing about who is inside and cannot send or receive media.
+    expect(bobIn.peers).toEqual([]);
+    expect(
+      await refusalOf(
+        bob.api.calls.createTransport.mutate({ meetingId: meeting.id, peerId: bobIn.peerId, direction: 'recv' }),
+      ),
+    ).toBe('PRECONDITION_FAILED');
+    const bobEvents = listen(bob, meeting.id, bobIn.peerId);
+    let waitingState = await hostEvents.next('room-state');
+    while (waitingState.room.waiting.length === 0) waitingState = await hostEvents.next('room-state');
+    expect(waitingState.room.waiting.map((p) => p.displayName)).toEqual(['Bob']);
+    // Only the host may let people in.
+    const carolIn = await carol.api.calls.join.mutate({ meetingId: meeting.id, rtpCapabilities: caps });
+    expect(
+      await refusalOf(
+        carol.api.calls.host.admit.mutate({
+          meetingId: meeting.id,
+          peerId: carolIn.peerId,
+          targetPeerId: bobIn.peerId,
+        }),
+      ),
+    ).toBe('FORBIDDEN');
+
+    await alice.api.calls.host.admit.mutate({ ...ref, targetPeerId: bobIn.peerId });
+    await bobEvents.next('admitted');
+    expect((await hostEvents.next('peer-joined')).peer.displayName).toBe('Bob');
+    const transport = await bob.api.calls.createTransport.mutate({
+      meetingId: meeting.id,
+      peerId: bobIn.peerId,
+      direction: 'recv',
+    });
+    expect(transport.id).toBeTruthy();
+
+    const carolEvents = listen(carol, meeting.id, carolIn.peerId);
+    await carolEvents.next('room-state');
+    await alice.api.calls.host.deny.mutate({ ...ref, targetPeerId: carolIn.peerId });
+    expect((await carolEvents.next('call-ended')).reason).toBe('denied');
+    for (const user of [alice, bob, carol]) void user.close();
+  });
+
+  it('locks the call, hands over the host role, handles raised hands and removes people', async () => {
+    const [alice, bob, carol] = await Promise.all([newUser('Alice'), newUser('Bob'), newUser('Carol')]);
+    const { meeting, caps, hostIn, hostEvents } = await callOf(alice, bob, carol);
+    const ref = { meetingId: meeting.id, peerId: hostIn.peerId };
+    const bobIn = await bob.api.calls.join.mutate({ meetingId: meeting.id, rtpCapabilities: caps });
+    const bobRef = { meetingId: meeting.id, peerId: bobIn.peerId };
+    const bobEvents = listen(bob, meeting.id, bobIn.peerId);
+
+    await alice.api.calls.host.setLocked.mutate({ ...ref, locked: true });
+    expect(await refusalOf(carol.api.calls.join.mutate({ meetingId: meeting.id, rtpCapabilities: caps }))).toBe(
+      'PRECONDITION_FAILED',
+    );
+    expect(await refusalOf(bob.api.calls.host.setLocked.mutate({ ...bobRef, locked: false }))).toBe('FORBIDDEN');
+
+    await bob.api.calls.raiseHand.mutate({ ...bobRef, raised: true });
+    let state = await hostEvents.next('room-state');
+    while (!state.room.hands.includes(bobIn.peerId)) state = await hostEvents.next('room-state');
+    await alice.api.calls.host.lowerHand.mutate({ ...ref, targetPeerId: bobIn.peerId });
+    state = await hostEvents.next('room-state');
+    expect(state.room.hands).toEqual([]);
+
+    await alice.api.calls.host.transfer.mutate({ ...ref, targetPeerId: bobIn.peerId });
+    let updated = await bobEvents.next('peer-updated');
+    while (updated.peer.peerId !== bobIn.peerId) updated = await bobEvents.next('peer-updated');
+    expect(updated.peer.role).toBe('host');
+    expect((await bob.api.meetings.get.query({ meetingId: meeting.id })).myRole).toBe('host');
+    // The old host is a participant now; the new one unlocks and removes her.
+    expect(await refusalOf(alice.api.calls.host.setLocked.mutate({ ...ref, locked: false }))).toBe('FORBIDDEN');
+    await bob.api.calls.host.setLocked.mutate({ ...bobRef, locked: false });
+    await bob.api.calls.host.remove.mutate({ ...bobRef, targetPeerId: hostIn.peerId });
+    expect((await hostEvents.next('call-ended')).reason).toBe('removed');
+    const carolIn = await carol.api.calls.join.mutate({ meetingId: meeting.id, rtpCapabilities: caps });
+    expect(carolIn.peers.map((p) => p.displayName)).toEqual(['Bob']);
+    for (const user of [alice, bob, carol]) void user.close();
+  });
+});

@@ -20,6 +20,7 @@ import type { Logger } from 'pino';
 import type {
   CallEvent,
   CallPeerView,
+  CallRoomState,
   IceServer,
   ConsumerOffer,
   MediaSource,
@@ -31,16 +32,32 @@ import { mediaCodecs } from './codecs.ts';
 import { EventQueue } from './event-queue.ts';
 import type { PooledWorker, WorkerPool } from './worker-pool.ts';
 
+/** A consumer and what decides whether it flows: the client is ready, the tile is seen, last-N picks it. */
+export interface PeerConsumer {
+  consumer: types.Consumer;
+  source: MediaSource;
+  /** The sender's peer id. */
+  from: string;
+  /** The client has wired the track up (`resumeConsumer`). */
+  ready: boolean;
+  /** The client's last report of its tile; video only. Unknown = visible. */
+  view: { visible: boolean; width: number; height: number } | null;
+}
+
 export interface CallPeer {
   readonly id: string;
   readonly userId: string;
   readonly displayName: string;
-  readonly role: 'host' | 'participant';
+  role: 'host' | 'participant';
+  /** Waiting to be let in (waiting room): no media until admitted. */
+  state: 'waiting' | 'in-call';
   rtpCapabilities: types.RtpCapabilities;
   readonly events: EventQueue<CallEvent>;
   readonly transports: Map<string, { transport: types.WebRtcTransport; direction: 'send' | 'recv' }>;
   readonly producers: Map<string, { producer: types.Producer; source: MediaSource }>;
-  readonly consumers: Map<string, types.Consumer>;
+  readonly consumers: Map<string, PeerConsumer>;
+  /** Peers whose video this participant pinned (always forwarded, within last-N). */
+  pinned: string[];
   /** Set while the peer's event stream is gone: it leaves when this fires (the reconnect grace period). */
   leaveTimer: NodeJS.Timeout | null;
 }
@@ -65,6 +82,8 @@ export type RoomMediaEvents = {
 export interface CallRoomOptions {
   /** How long a peer whose connection dropped stays in the call, waiting to resume. */
   reconnectGraceMs: number;
+  /** Video forwarded to each participant: the N most relevant (pinned, screen shares, recent speakers). */
+  lastN: number;
   /** ICE servers handed to clients (TURN for restrictive networks). */
   iceServers: IceServer[];
 }
@@ -86,6 +105,14 @@ export class CallRoom {
   readonly #logger: Logger;
   readonly #options: CallRoomOptions;
   #closed = false;
+  #locked = false;
+  #waitingRoom = false;
+  readonly #waiting = new Map<string, CallPeer>();
+  #hands: string[] = [];
+  /** Peer ids, most recent speaker first (then join order): last-N's relevance. */
+  #speakerOrder: string[] = [];
+  /** Per receiver, the forwarded video last announced (to send `forwarding` only on change). */
+  readonly #lastForwarding = new Map<string, string>();
   /** Producers appearing and going, the active speaker, the room closing: for server-side features. */
   readonly media = new EventEmitter<RoomMediaEvents>();
   /** Told when the room closes itself (last peer left, worker died), so the registry forgets it. */
@@ -111,6 +138,10 @@ export class CallRoom {
       this.#activeSpeaker = speaker?.id ?? null;
       this.#broadcast({ type: 'active-speaker', peerId: this.#activeSpeaker });
       this.media.emit('activespeaker', this.#activeSpeaker);
+      if (speaker !== undefined && this.#speakerOrder[0] !== speaker.id) {
+        this.#speakerOrder = [speaker.id, ...this.#speakerOrder.filter((id) => id !== speaker.id)];
+        void this.#applyForwardingToAll().catch((err: unknown) => this.#logger.warn({ err }, 'last-N update failed'));
+      }
     });
   }
 
@@ -170,7 +201,7 @@ export class CallRoom {
     resumePeerId: string | undefined,
   ): { peer: CallPeer; resumed: boolean } {
     if (this.#closed) throw new AppError('PRECONDITION_FAILED', { message: 'This call has ended.' });
-    const previous = resumePeerId === undefined ? undefined : this.peers.get(resumePeerId);
+    const previous = resumePeerId === undefined ? undefined : this.findPeer(resumePeerId);
     if (previous !== undefined && previous.userId === user.userId) {
       if (previous.leaveTimer !== null) clearTimeout(previous.leaveTimer);
       previous.leaveTimer = null;
@@ -179,22 +210,44 @@ export class CallRoom {
       this.#dropMedia(previous);
       return { peer: previous, resumed: true };
     }
+    if (this.#locked && user.role !== 'host') {
+      throw new AppError('PRECONDITION_FAILED', {
+        message: 'The host has locked this call: no one else can join for now.',
+        details: { reason: 'locked' },
+      });
+    }
     // The same user joining again (a second window, a reload): the old peer leaves first.
-    for (const other of this.peers.values()) if (other.userId === user.userId) this.leave(other);
+    for (const other of [...this.peers.values(), ...this.#waiting.values()]) {
+      if (other.userId === user.userId) this.leave(other);
+    }
     const peer: CallPeer = {
       id: newId(),
       ...user,
+      state: this.#waitingRoom && user.role !== 'host' ? 'waiting' : 'in-call',
       rtpCapabilities,
       events: new EventQueue<CallEvent>(),
       transports: new Map(),
       producers: new Map(),
       consumers: new Map(),
+      pinned: [],
       leaveTimer: null,
     };
+    if (peer.state === 'waiting') {
+      this.#waiting.set(peer.id, peer);
+      this.#logger.info({ peerId: peer.id, userId: peer.userId }, 'peer waiting to be let in');
+      this.#broadcastRoomState();
+      return { peer, resumed: false };
+    }
     this.peers.set(peer.id, peer);
+    this.#speakerOrder.push(peer.id);
     this.#broadcast({ type: 'peer-joined', peer: this.view(peer) }, peer.id);
     this.#logger.info({ peerId: peer.id, userId: peer.userId, peers: this.peers.size }, 'peer joined the call');
     return { peer, resumed: false };
+  }
+
+  /** A peer in the call or waiting to be let in. */
+  findPeer(peerId: string): CallPeer | undefined {
+    return this.peers.get(peerId) ?? this.#waiting.get(peerId);
   }
 
   peer(peerId: string): CallPeer {
@@ -203,7 +256,193 @@ export class CallRoom {
     return peer;
   }
 
+  /** The shared state as `peer` may see it (only hosts see who is waiting). */
+  roomState(peer: CallPeer): CallRoomState {
+    return {
+      locked: this.#locked,
+      waitingRoom: this.#waitingRoom,
+      hands: this.#hands.filter((id) => this.peers.has(id)),
+      waiting: peer.role === 'host' ? [...this.#waiting.values()].map((p) => this.view(p)) : [],
+    };
+  }
+
+  #broadcastRoomState(): void {
+    for (const peer of this.peers.values()) peer.events.push({ type: 'room-state', room: this.roomState(peer) });
+  }
+
+  #requireHost(peer: CallPeer): void {
+    if (peer.role !== 'host' || peer.state !== 'in-call') {
+      throw new AppError('FORBIDDEN', { message: 'Only the host can do that.' });
+    }
+  }
+
+  #target(targetPeerId: string): CallPeer {
+    const target = this.peers.get(targetPeerId);
+    if (target === undefined) throw unknown('participant');
+    return target;
+  }
+
+  /** The host mutes a microphone, stops a camera (paused: the participant may start them again) or a screen share. */
+  muteParticipant(host: CallPeer, targetPeerId: string, source: 'microphone' | 'camera' | 'screen'): void {
+    this.#requireHost(host);
+    const target = this.#target(targetPeerId);
+    const entry = [...target.producers.values()].find((p) => p.source === source);
+    if (entry === undefined) return;
+    if (source === 'screen') entry.producer.close();
+    else void entry.producer.pause();
+    target.events.push({ type: 'muted-by-host', source });
+  }
+
+  muteAll(host: CallPeer): void {
+    this.#requireHost(host);
+    for (const peer of this.peers.values()) {
+      if (peer.id !== host.id) this.muteParticipant(host, peer.id, 'microphone');
+    }
+  }
+
+  removeParticipant(host: CallPeer, targetPeerId: string): void {
+    this.#requireHost(host);
+    const target = this.findPeer(targetPeerId);
+    if (target === undefined) throw unknown('participant');
+    if (target.id === host.id) throw new AppError('VALIDATION_FAILED', { message: 'Use Leave to leave the call.' });
+    target.events.push({ type: 'call-ended', reason: target.state === 'waiting' ? 'denied' : 'removed' });
+    this.leave(target);
+  }
+
+  setLocked(host: CallPeer, locked: boolean): void {
+    this.#requireHost(host);
+    this.#locked = locked;
+    this.#broadcastRoomState();
+  }
+
+  /** Turning the waiting room off lets everyone waiting in. */
+  setWaitingRoom(host: CallPeer, enabled: boolean): void {
+    this.#requireHost(host);
+    this.#waitingRoom = enabled;
+    if (!enabled) for (const waiting of [...this.#waiting.values()]) this.#admit(waiting);
+    this.#broadcastRoomState();
+  }
+
+  admit(host: CallPeer, targetPeerId: string): void {
+    this.#requireHost(host);
+    const waiting = this.#waiting.get(targetPeerId);
+    if (waiting === undefined) throw unknown('waiting participant');
+    this.#admit(waiting);
+    this.#broadcastRoomState();
+  }
+
+  #admit(waiting: CallPeer): void {
+    this.#waiting.delete(waiting.id);
+    waiting.state = 'in-call';
+    this.peers.set(waiting.id, waiting);
+    this.#speakerOrder.push(waiting.id);
+    waiting.events.push({ type: 'admitted' });
+    waiting.events.push({ type: 'room-state', room: this.roomState(waiting) });
+    this.#broadcast({ type: 'peer-joined', peer: this.view(waiting) }, waiting.id);
+    this.#logger.info({ peerId: waiting.id, userId: waiting.userId }, 'peer let in from the waiting room');
+  }
+
+  deny(host: CallPeer, targetPeerId: string): void {
+    this.#requireHost(host);
+    if (!this.#waiting.has(targetPeerId)) throw unknown('waiting participant');
+    this.removeParticipant(host, targetPeerId);
+  }
+
+  raiseHand(peer: CallPeer, raised: boolean): void {
+    if (peer.state !== 'in-call') throw unknown('participant');
+    this.#hands = this.#hands.filter((id) => id !== peer.id);
+    if (raised) this.#hands.push(peer.id);
+    this.#broadcastRoomState();
+  }
+
+  lowerHand(host: CallPeer, targetPeerId: string): void {
+    this.#requireHost(host);
+    this.#hands = this.#hands.filter((id) => id !== targetPeerId);
+    this.#broadcastRoomState();
+  }
+
+  /** The host role moved to another person in the call (the service has already recorded it). */
+  hostChanged(from: CallPeer, to: CallPeer): void {
+    from.role = 'participant';
+    to.role = 'host';
+    this.#broadcast({ type: 'peer-updated', peer: this.view(from) });
+    this.#broadcast({ type: 'peer-updated', peer: this.view(to) });
+    this.#broadcastRoomState();
+  }
+
+  /** The client's tile for a consumer: shown or not, and its size (picks the simulcast layer). */
+  async setConsumerView(
+    peer: CallPeer,
+    consumerId: string,
+    view: { visible: boolean; width: number; height: number },
+  ): Promise<void> {
+    const entry = peer.consumers.get(consumerId);
+    if (entry === undefined) throw unknown('consumer');
+    entry.view = view;
+    if (entry.consumer.type === 'simulcast') {
+      // Layers are 1/4, 1/2 and full size: the smallest that fills the tile.
+      const spatialLayer = view.height <= 200 ? 0 : view.height <= 400 ? 1 : 2;
+      await entry.consumer.setPreferredLayers({ spatialLayer });
+    }
+    await this.#applyForwarding(peer);
+  }
+
+  async pin(peer: CallPeer, pinnedPeerIds: string[]): Promise<void> {
+    peer.pinned = pinnedPeerIds.filter((id) => id !== peer.id && this.peers.has(id));
+    await this.#applyForwarding(peer);
+  }
+
+  /**
+   * Last-N for one receiver: its video consumers in order of relevance —
+   * pinned, screen shares, recent speakers, then who joined first — and the
+   * first N of them flow (if the tile is visible); the rest are paused. Audio
+   * always flows.
+   */
+  async #applyForwarding(receiver: CallPeer): Promise<void> {
+    const rank = (entry: PeerConsumer): number[] => {
+      const pinned = receiver.pinned.indexOf(entry.from);
+      return [
+        pinned === -1 ? 1 : 0,
+        pinned,
+        entry.source === 'screen' ? 0 : 1,
+        this.#speakerOrder.indexOf(entry.from) === -1 ? Infinity : this.#speakerOrder.indexOf(entry.from),
+      ];
+    };
+    const compare = (a: number[], b: number[]) => {
+      for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return a[i]! - b[i]!;
+      return 0;
+    };
+    const videos = [...receiver.consumers.values()].filter((entry) => entry.consumer.kind === 'video');
+    const chosen = new Set(
+      videos
+        .sort((a, b) => compare(rank(a), rank(b)))
+        .slice(0, this.#options.lastN)
+        .map((entry) => entry.consumer.id),
+    );
+    const forwarding: string[] = [];
+    for (const entry of receiver.consumers.values()) {
+      const isVideo = entry.consumer.kind === 'video';
+      const wanted = entry.ready && (!isVideo || (chosen.has(entry.consumer.id) && entry.view?.visible !== false));
+      if (wanted && entry.consumer.paused) await entry.consumer.resume();
+      if (!wanted && !entry.consumer.paused) await entry.consumer.pause();
+      if (isVideo && chosen.has(entry.consumer.id)) forwarding.push(entry.consumer.id);
+    }
+    const before = this.#lastForwarding.get(receiver.id);
+    const key = forwarding.sort().join(',');
+    if (before !== key) {
+      this.#lastForwarding.set(receiver.id, key);
+      receiver.events.push({ type: 'forwarding', consumerIds: forwarding });
+    }
+  }
+
+  async #applyForwardingToAll(): Promise<void> {
+    for (const peer of this.peers.values()) await this.#applyForwarding(peer);
+  }
+
   async createTransport(peer: CallPeer, direction: 'send' | 'recv'): Promise<TransportOptions> {
+    if (peer.state !== 'in-call') {
+      throw new AppError('PRECONDITION_FAILED', { message: 'Wait until the host lets you in.' });
+    }
     if ([...peer.transports.values()].some((t) => t.direction === direction)) {
       throw new AppError('CONFLICT', { message: `This participant already has a ${direction} transport.` });
     }
@@ -227,6 +466,7 @@ export class CallRoom {
         if (other.id === peer.id) continue;
         for (const { producer, source } of other.producers.values()) await this.#offer(peer, other, producer, source);
       }
+      await this.#applyForwarding(peer);
     }
     return {
       id: transport.id,
@@ -278,7 +518,10 @@ export class CallRoom {
     this.media.emit('producer', announced);
     if (input.kind === 'audio') await this.#speakers.addProducer({ producerId: producer.id }).catch(() => {});
     for (const other of this.peers.values()) {
-      if (other.id !== peer.id) await this.#offer(other, peer, producer, input.source);
+      if (other.id !== peer.id) {
+        await this.#offer(other, peer, producer, input.source);
+        await this.#applyForwarding(other);
+      }
     }
     return { producerId: producer.id };
   }
@@ -303,7 +546,7 @@ export class CallRoom {
       this.#logger.warn({ err: error, peerId: receiver.id, producerId: producer.id }, 'could not create a consumer');
       return;
     }
-    receiver.consumers.set(consumer.id, consumer);
+    receiver.consumers.set(consumer.id, { consumer, source, from: sender.id, ready: false, view: null });
     this.#worker.consumers += 1;
     const forget = () => {
       if (receiver.consumers.delete(consumer.id)) this.#worker.consumers -= 1;
@@ -312,6 +555,7 @@ export class CallRoom {
     consumer.on('producerclose', () => {
       forget();
       receiver.events.push({ type: 'consumer-closed', consumerId: consumer.id });
+      void this.#applyForwarding(receiver).catch(() => undefined);
     });
     consumer.on('producerpause', () => receiver.events.push({ type: 'consumer-paused', consumerId: consumer.id }));
     consumer.on('producerresume', () => receiver.events.push({ type: 'consumer-resumed', consumerId: consumer.id }));
@@ -327,16 +571,20 @@ export class CallRoom {
     receiver.events.push({ type: 'consumer', consumer: offer });
   }
 
+  /** The client wired the track up: it flows if last-N and the tile's visibility allow. */
   async resumeConsumer(peer: CallPeer, consumerId: string): Promise<void> {
-    const consumer = peer.consumers.get(consumerId);
-    if (consumer === undefined) throw unknown('consumer');
-    await consumer.resume();
+    const entry = peer.consumers.get(consumerId);
+    if (entry === undefined) throw unknown('consumer');
+    entry.ready = true;
+    await this.#applyForwarding(peer);
   }
 
+  /** The client does not want it for now (e.g. it hid the tile). */
   async pauseConsumer(peer: CallPeer, consumerId: string): Promise<void> {
-    const consumer = peer.consumers.get(consumerId);
-    if (consumer === undefined) throw unknown('consumer');
-    await consumer.pause();
+    const entry = peer.consumers.get(consumerId);
+    if (entry === undefined) throw unknown('consumer');
+    entry.ready = false;
+    await this.#applyForwarding(peer);
   }
 
   async setProducerPaused(peer: CallPeer, producerId: string, paused: boolean): Promise<void> {
@@ -361,20 +609,39 @@ export class CallRoom {
   }
 
   leave(peer: CallPeer): void {
+    if (this.#waiting.delete(peer.id)) {
+      peer.events.close();
+      this.#broadcastRoomState();
+      return;
+    }
     if (!this.peers.delete(peer.id)) return;
     if (peer.leaveTimer !== null) clearTimeout(peer.leaveTimer);
     this.#dropMedia(peer);
     peer.events.close();
+    this.#speakerOrder = this.#speakerOrder.filter((id) => id !== peer.id);
+    this.#hands = this.#hands.filter((id) => id !== peer.id);
+    this.#lastForwarding.delete(peer.id);
     this.#broadcast({ type: 'peer-left', peerId: peer.id });
     this.#logger.info({ peerId: peer.id, peers: this.peers.size }, 'peer left the call');
-    if (this.peers.size === 0) this.close();
+    if (this.peers.size === 0) {
+      // No one left to let them in: those waiting are told the call is over.
+      for (const waiting of this.#waiting.values()) {
+        waiting.events.push({ type: 'call-ended', reason: 'ended-by-host' });
+        waiting.events.close();
+      }
+      this.#waiting.clear();
+      this.close();
+      return;
+    }
+    if (this.#hands.length > 0 || this.#waiting.size > 0) this.#broadcastRoomState();
+    void this.#applyForwardingToAll().catch((err: unknown) => this.#logger.warn({ err }, 'last-N update failed'));
   }
 
   #dropMedia(peer: CallPeer): void {
     for (const { transport } of peer.transports.values()) transport.close();
     peer.transports.clear();
     peer.producers.clear();
-    for (const consumer of peer.consumers.values()) consumer.close();
+    for (const { consumer } of peer.consumers.values()) consumer.close();
     this.#worker.consumers -= peer.consumers.size;
     peer.consumers.clear();
   }

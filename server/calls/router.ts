@@ -9,6 +9,13 @@
 import {
   connectTransportInput,
   consumerInput,
+  consumerViewInput,
+  muteParticipantInput,
+  pinInput,
+  raiseHandInput,
+  setLockedInput,
+  setWaitingRoomInput,
+  targetInput,
   createTransportInput,
   joinCallInput,
   peerInput,
@@ -17,6 +24,50 @@ import {
   producerInput,
 } from '../../shared/calls.ts';
 import { authedProcedure, router } from '../trpc.ts';
+
+/** Host controls: the service checks the caller's peer is the host's before the action runs. */
+const hostRouter = router({
+  mute: authedProcedure.input(muteParticipantInput).mutation(async ({ ctx, input }) => {
+    await ctx.deps.calls.host(ctx.session.userId, input, (room, host) =>
+      room.muteParticipant(host, input.targetPeerId, input.source),
+    );
+    return { done: true as const };
+  }),
+  muteAll: authedProcedure.input(peerInput).mutation(async ({ ctx, input }) => {
+    await ctx.deps.calls.host(ctx.session.userId, input, (room, host) => room.muteAll(host));
+    return { done: true as const };
+  }),
+  remove: authedProcedure.input(targetInput).mutation(async ({ ctx, input }) => {
+    await ctx.deps.calls.host(ctx.session.userId, input, (room, host) =>
+      room.removeParticipant(host, input.targetPeerId),
+    );
+    return { done: true as const };
+  }),
+  setLocked: authedProcedure.input(setLockedInput).mutation(async ({ ctx, input }) => {
+    await ctx.deps.calls.host(ctx.session.userId, input, (room, host) => room.setLocked(host, input.locked));
+    return { done: true as const };
+  }),
+  setWaitingRoom: authedProcedure.input(setWaitingRoomInput).mutation(async ({ ctx, input }) => {
+    await ctx.deps.calls.host(ctx.session.userId, input, (room, host) => room.setWaitingRoom(host, input.enabled));
+    return { done: true as const };
+  }),
+  admit: authedProcedure.input(targetInput).mutation(async ({ ctx, input }) => {
+    await ctx.deps.calls.host(ctx.session.userId, input, (room, host) => room.admit(host, input.targetPeerId));
+    return { done: true as const };
+  }),
+  deny: authedProcedure.input(targetInput).mutation(async ({ ctx, input }) => {
+    await ctx.deps.calls.host(ctx.session.userId, input, (room, host) => room.deny(host, input.targetPeerId));
+    return { done: true as const };
+  }),
+  lowerHand: authedProcedure.input(targetInput).mutation(async ({ ctx, input }) => {
+    await ctx.deps.calls.host(ctx.session.userId, input, (room, host) => room.lowerHand(host, input.targetPeerId));
+    return { done: true as const };
+  }),
+  transfer: authedProcedure.input(targetInput).mutation(async ({ ctx, input }) => {
+    await ctx.deps.calls.transferHost(ctx.session.userId, input);
+    return { done: true as const };
+  }),
+});
 
 export const callsRouter = router({
   prepare: authedProcedure
@@ -73,6 +124,24 @@ export const callsRouter = router({
     await ctx.deps.calls.closeProducer(ctx.session.userId, input);
     return { closed: true as const };
   }),
+
+  /** The client's tile for a consumer: visible or not and its size (last-N and the simulcast layer follow). */
+  setConsumerView: authedProcedure.input(consumerViewInput).mutation(async ({ ctx, input }) => {
+    await ctx.deps.calls.setConsumerView(ctx.session.userId, input);
+    return { done: true as const };
+  }),
+
+  pin: authedProcedure.input(pinInput).mutation(async ({ ctx, input }) => {
+    await ctx.deps.calls.pin(ctx.session.userId, input);
+    return { done: true as const };
+  }),
+
+  raiseHand: authedProcedure.input(raiseHandInput).mutation(async ({ ctx, input }) => {
+    await ctx.deps.calls.raiseHand(ctx.session.userId, input);
+    return { done: true as const };
+  }),
+
+  host: hostRouter,
 
   leave: authedProcedure.input(peerInput).mutation(async ({ ctx, input }) => {
     await ctx.deps.calls.leave(ctx.session.userId, input);

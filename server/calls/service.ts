@@ -71,7 +71,7 @@ export class CallService {
   async #own(userId: string, meetingId: string, peerId: string): Promise<{ room: CallRoom; peer: CallPeer }> {
     await this.#member(userId, meetingId);
     const room = this.#rooms.get(meetingId);
-    const peer = room?.peers.get(peerId);
+    const peer = room?.findPeer(peerId);
     if (room === undefined || peer === undefined || peer.userId !== userId) {
       throw new AppError('NOT_FOUND', { message: 'You are not in this call (it may have ended). Join it again.' });
     }
@@ -104,10 +104,14 @@ export class CallService {
       input.rtpCapabilities,
       input.resumePeerId,
     );
+    const waiting = peer.state === 'waiting';
     return {
       peerId: peer.id,
+      waiting,
+      room: room.roomState(peer),
       self: room.view(peer),
-      peers: [...room.peers.values()].filter((p) => p.id !== peer.id).map((p) => room.view(p)),
+      // Someone waiting to be let in learns nothing about who is inside.
+      peers: waiting ? [] : [...room.peers.values()].filter((p) => p.id !== peer.id).map((p) => room.view(p)),
       resumed,
     };
   }
@@ -124,6 +128,8 @@ export class CallService {
       peer.leaveTimer = null;
     }
     try {
+      // Every (re)subscription starts from the call's current shared state.
+      yield { type: 'room-state', room: room.roomState(peer) };
       yield* peer.events.read(signal);
     } finally {
       if (signal.aborted) room.disconnected(peer);
@@ -183,6 +189,59 @@ export class CallService {
   async closeProducer(userId: string, input: { meetingId: string; peerId: string; producerId: string }) {
     const { room, peer } = await this.#own(userId, input.meetingId, input.peerId);
     room.closeProducer(peer, input.producerId);
+  }
+
+  async setConsumerView(
+    userId: string,
+    input: { meetingId: string; peerId: string; consumerId: string; visible: boolean; width: number; height: number },
+  ) {
+    const { room, peer } = await this.#own(userId, input.meetingId, input.peerId);
+    await room.setConsumerView(peer, input.consumerId, input);
+  }
+
+  async pin(userId: string, input: { meetingId: string; peerId: string; pinnedPeerIds: string[] }) {
+    const { room, peer } = await this.#own(userId, input.meetingId, input.peerId);
+    await room.pin(peer, input.pinnedPeerIds);
+  }
+
+  async raiseHand(userId: string, input: { meetingId: string; peerId: string; raised: boolean }) {
+    const { room, peer } = await this.#own(userId, input.meetingId, input.peerId);
+    room.raiseHand(peer, input.raised);
+  }
+
+  /** Host controls: the caller's own peer must be the host's, in the call. */
+  async host(
+    userId: string,
+    input: { meetingId: string; peerId: string },
+    action: (room: CallRoom, host: CallPeer) => void | Promise<void>,
+  ): Promise<void> {
+    const { room, peer } = await this.#own(userId, input.meetingId, input.peerId);
+    if (peer.role !== 'host') throw new AppError('FORBIDDEN', { message: 'Only the host can do that.' });
+    await action(room, peer);
+  }
+
+  /** The host hands the role to someone in the call: recorded on the meeting, then told to everyone. */
+  async transferHost(userId: string, input: { meetingId: string; peerId: string; targetPeerId: string }) {
+    await this.host(userId, input, async (room, host) => {
+      const target = room.peer(input.targetPeerId);
+      if (target.id === host.id) return;
+      await this.#db.transaction().execute(async (tx) => {
+        await tx.updateTable('meetings').set({ host_id: target.userId }).where('id', '=', input.meetingId).execute();
+        await tx
+          .updateTable('meeting_participants')
+          .set({ role: 'participant' })
+          .where('meeting_id', '=', input.meetingId)
+          .where('user_id', '=', host.userId)
+          .execute();
+        await tx
+          .updateTable('meeting_participants')
+          .set({ role: 'host' })
+          .where('meeting_id', '=', input.meetingId)
+          .where('user_id', '=', target.userId)
+          .execute();
+      });
+      room.hostChanged(host, target);
+    });
   }
 
   async leave(userId: string, input: { meetingId: string; peerId: string }): Promise<void> {

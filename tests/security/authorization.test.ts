@@ -321,6 +321,40 @@ const table: Record<string, Row> = {
     call: (c) => c.calls.closeProducer.mutate({ ...callRef(), producerId: 'x' }),
   },
   'calls.leave': { access: 'authed', call: (c) => c.calls.leave.mutate(callRef()) },
+  'calls.setConsumerView': {
+    access: 'authed',
+    call: (c) =>
+      c.calls.setConsumerView.mutate({ ...callRef(), consumerId: 'x', visible: true, width: 320, height: 180 }),
+  },
+  'calls.pin': { access: 'authed', call: (c) => c.calls.pin.mutate({ ...callRef(), pinnedPeerIds: [] }) },
+  'calls.raiseHand': { access: 'authed', call: (c) => c.calls.raiseHand.mutate({ ...callRef(), raised: true }) },
+  'calls.host.mute': {
+    access: 'authed',
+    call: (c) => c.calls.host.mute.mutate({ ...callRef(), targetPeerId: 'x', source: 'microphone' }),
+  },
+  'calls.host.muteAll': { access: 'authed', call: (c) => c.calls.host.muteAll.mutate(callRef()) },
+  'calls.host.remove': {
+    access: 'authed',
+    call: (c) => c.calls.host.remove.mutate({ ...callRef(), targetPeerId: 'x' }),
+  },
+  'calls.host.setLocked': {
+    access: 'authed',
+    call: (c) => c.calls.host.setLocked.mutate({ ...callRef(), locked: true }),
+  },
+  'calls.host.setWaitingRoom': {
+    access: 'authed',
+    call: (c) => c.calls.host.setWaitingRoom.mutate({ ...callRef(), enabled: true }),
+  },
+  'calls.host.admit': { access: 'authed', call: (c) => c.calls.host.admit.mutate({ ...callRef(), targetPeerId: 'x' }) },
+  'calls.host.deny': { access: 'authed', call: (c) => c.calls.host.deny.mutate({ ...callRef(), targetPeerId: 'x' }) },
+  'calls.host.lowerHand': {
+    access: 'authed',
+    call: (c) => c.calls.host.lowerHand.mutate({ ...callRef(), targetPeerId: 'x' }),
+  },
+  'calls.host.transfer': {
+    access: 'authed',
+    call: (c) => c.calls.host.transfer.mutate({ ...callRef(), targetPeerId: 'x' }),
+  },
   'mfa.sendStepUpCode': { access: 'authed', call: (c) => c.mfa.sendStepUpCode.mutate() },
   'mfa.stepUp': {
     access: 'authed',
