@@ -149,8 +149,8 @@ export type CallEvent =
   | { type: 'room-state'; room: CallRoomState }
   /** Someone's role changed (the host handed over). */
   | { type: 'peer-updated'; peer: CallPeerView }
-  /** The host let this waiting participant in: make transports and produce now. */
-  | { type: 'admitted' }
+  /** The host let this waiting participant in: who is there; make transports and produce now. */
+  | { type: 'admitted'; peers: CallPeerView[] }
   /** The host muted (or stopped) one of this participant's tracks. */
   | { type: 'muted-by-host'; source: 'microphone' | 'camera' | 'screen' }
   /** Video this participant receives now (last-N): the rest is paused. */

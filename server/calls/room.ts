@@ -336,7 +336,10 @@ export class CallRoom {
     waiting.state = 'in-call';
     this.peers.set(waiting.id, waiting);
     this.#speakerOrder.push(waiting.id);
-    waiting.events.push({ type: 'admitted' });
+    waiting.events.push({
+      type: 'admitted',
+      peers: [...this.peers.values()].filter((p) => p.id !== waiting.id).map((p) => this.view(p)),
+    });
     waiting.events.push({ type: 'room-state', room: this.roomState(waiting) });
     this.#broadcast({ type: 'peer-joined', peer: this.view(waiting) }, waiting.id);
     this.#logger.info({ peerId: waiting.id, userId: waiting.userId }, 'peer let in from the waiting room');

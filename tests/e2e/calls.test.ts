@@ -5,8 +5,11 @@
  * renderer in two Chromium contexts (two people, each with Chromium's fake
  * camera and microphone), signaling over tRPC and media through the SFU on
  * 127.0.0.1. Each side must decode the other's video at the size it was sent
- * and hear the other's audio; the host's "end for everyone" ends it for both.
- * Reports the join time (click on "Join call" to the first remote frame).
+ * and hear the other's audio. Then: a screen share arrives as its own tile;
+ * the host mutes the guest from the people panel and the guest is told; with
+ * the waiting room on, a third person waits until the host admits them; the
+ * host's "end for everyone" ends it for all. Reports the join time (click on
+ * "Join call" to the first remote frame).
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -104,12 +107,12 @@ afterAll(async () => {
 describe('calls in Chromium', () => {
   it('connects two people through the SFU: each decodes the other’s video and hears their audio', async (ctx) => {
     if (skipReason !== null) return ctx.skip(skipReason);
-    const [host, guest] = await Promise.all([person('Hedy'), person('Grace')]);
+    const [host, guest, late] = await Promise.all([person('Hedy'), person('Grace'), person('Ada')]);
 
     // The host starts a call from the Calls page, inviting the guest by email.
     await host.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Calls' }).click();
     await host.page.getByLabel('Title').fill('Design review');
-    await host.page.getByLabel('Invite').fill(guest.email);
+    await host.page.getByLabel('Invite').fill(`${guest.email}, ${late.email}`);
     await host.page.getByRole('button', { name: 'Start call' }).click();
     await expect.poll(() => host.page.getByRole('heading', { level: 1 }).textContent()).toBe('Design review');
     const meetingPath = new URL(host.page.url()).pathname;
@@ -142,24 +145,57 @@ describe('calls in Chromium', () => {
     console.info(`[calls] join time (click to first remote frame): ${joinMs} ms`);
     const guestAtHost = remoteTile(host.page, 'Grace');
     await expect.poll(async () => (await guestAtHost.video()).frames, { timeout: 20_000 }).toBeGreaterThan(5);
-    // Simulcast starts at the small layer and climbs as bandwidth is found, up to the size sent.
+    // Simulcast: the layer follows the tile. A grid tile (~400x225) gets the half-size layer...
     const sent = await remoteTile(host.page, 'Hedy (you)').video();
     expect(sent.width).toBeGreaterThan(0);
+    await expect.poll(async () => (await hostAtGuest.video()).width, { timeout: 30_000 }).toBe(sent.width / 2);
+    // ...and the speaker view's large tile the full size, as sent.
+    await guest.page.getByRole('button', { name: 'Speaker view' }).click();
     await expect.poll(async () => (await hostAtGuest.video()).width, { timeout: 30_000 }).toBe(sent.width);
     expect((await hostAtGuest.video()).height).toBe(sent.height);
     console.info(`[calls] received the host's camera at ${sent.width}x${sent.height}, as sent`);
+    await guest.page.getByRole('button', { name: 'Grid view' }).click();
     await expect.poll(() => hostAtGuest.audioLevel(), { timeout: 15_000 }).toBeGreaterThan(0);
     await expect.poll(() => guestAtHost.audioLevel(), { timeout: 15_000 }).toBeGreaterThan(0);
     await saveScreenshot(guest.page, 'calls-two-people');
 
-    // The guest mutes: the host sees it on the guest's tile.
-    await guest.page.getByRole('button', { name: 'Mute' }).click();
+    // The guest shares a screen (Chromium's fake capture): the host gets it as a separate tile.
+    await guest.page.getByRole('button', { name: 'Share screen' }).click();
+    const screenAtHost = remoteTile(host.page, 'Grace’s screen');
+    await expect.poll(async () => (await screenAtHost.video()).frames, { timeout: 20_000 }).toBeGreaterThan(0);
+    expect((await screenAtHost.video()).width).toBeGreaterThan(0);
+    // The camera is still its own track.
+    expect((await guestAtHost.video()).frames).toBeGreaterThan(0);
+    await saveScreenshot(host.page, 'calls-screen-share');
+
+    // The host mutes the guest from the people panel; the guest is told, and the host sees it on the tile.
+    await host.page.getByRole('button', { name: 'Mute Grace' }).click();
+    await expect
+      .poll(() => guest.page.getByRole('alert').first().textContent(), { timeout: 10_000 })
+      .toContain('The host muted you.');
     await expect.poll(() => guestAtHost.tile.textContent(), { timeout: 10_000 }).toContain('Muted');
+    expect(await guest.page.getByRole('button', { name: 'Unmute' }).count()).toBe(1);
+
+    // Waiting room: Ada waits until the host admits her.
+    await host.page.getByRole('button', { name: 'Turn on waiting room' }).click();
+    await expect.poll(() => host.page.getByRole('button', { name: 'Turn off waiting room' }).count()).toBe(1);
+    await late.page.goto(`${server.deps.publicOrigin()}${meetingPath}`);
+    await late.page.getByRole('button', { name: 'Join call' }).click();
+    await expect.poll(() => late.page.getByText('Waiting for the host').count(), { timeout: 10_000 }).toBe(1);
+    const waiting = host.page.getByRole('list', { name: 'Waiting to join' });
+    await expect.poll(() => waiting.getByRole('listitem', { name: 'Ada' }).count(), { timeout: 10_000 }).toBe(1);
+    await saveScreenshot(host.page, 'calls-waiting-room');
+    await waiting.getByRole('button', { name: 'Admit' }).click();
+    const hostAtLate = remoteTile(late.page, 'Hedy');
+    await expect.poll(async () => (await hostAtLate.video()).frames, { timeout: 20_000 }).toBeGreaterThan(0);
 
     // The host ends the call for everyone.
     await host.page.getByRole('button', { name: 'End for everyone' }).click();
-    await expect.poll(() => guest.page.getByText('The host ended the call.').count(), { timeout: 10_000 }).toBe(1);
+    for (const other of [guest, late]) {
+      await expect.poll(() => other.page.getByText('The host ended the call.').count(), { timeout: 10_000 }).toBe(1);
+    }
     expect(host.errors).toEqual([]);
     expect(guest.errors).toEqual([]);
+    expect(late.errors).toEqual([]);
   });
 });

@@ -5,6 +5,7 @@
  * everyone" for the host).
  */
 import { useMutation, useQuery } from '@tanstack/react-query';
+import type { TFunction } from 'i18next';
 import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router';
@@ -14,6 +15,8 @@ import { Page } from '../shell/Page.tsx';
 import { CallClient, type CallSnapshot } from './callClient.ts';
 import { listDevices, mediaErrorKind, openTrack, watchLevel, type DeviceChoice, type MediaDevices } from './media.ts';
 import { ParticipantTile } from './ParticipantTile.tsx';
+import { PeoplePanel } from './PeoplePanel.tsx';
+import type { MediaSource } from '../../../shared/calls.ts';
 
 export function CallPage() {
   const { meetingId = '' } = useParams();
@@ -41,7 +44,7 @@ export function CallPage() {
             </p>
           </section>
         ) : (
-          <InCall call={call} snapshot={snapshot} isHost={meeting.data.myRole === 'host'} meetingId={meetingId} />
+          <InCall call={call} snapshot={snapshot} meetingId={meetingId} />
         ))}
     </Page>
   );
@@ -184,28 +187,45 @@ function Lobby({ call, snapshot }: { call: CallClient; snapshot: CallSnapshot })
   );
 }
 
-function InCall({
-  call,
-  snapshot,
-  isHost,
-  meetingId,
-}: {
-  call: CallClient;
-  snapshot: CallSnapshot;
-  isHost: boolean;
-  meetingId: string;
-}) {
+function InCall({ call, snapshot, meetingId }: { call: CallClient; snapshot: CallSnapshot; meetingId: string }) {
   const { t } = useTranslation();
   const trpc = useTRPC();
   const end = useMutation(trpc.meetings.end.mutationOptions());
-  const toggle = useMutation({
-    mutationFn: ({ source, muted }: { source: 'microphone' | 'camera'; muted: boolean }) =>
-      call.setMuted(source, muted),
-  });
-  const people = [
-    ...(snapshot.self === null ? [] : [{ peer: snapshot.self, self: true }]),
-    ...snapshot.peers.map((peer) => ({ peer, self: false })),
-  ];
+  const [layout, setLayout] = useState<'grid' | 'speaker'>('grid');
+  const [pinned, setPinned] = useState<string | null>(null);
+  const action = useMutation({ mutationFn: (run: () => Promise<unknown>) => run() });
+  const isHost = snapshot.self?.role === 'host';
+  const handRaised = snapshot.self !== null && snapshot.room.hands.includes(snapshot.self.peerId);
+
+  if (snapshot.phase === 'waiting') {
+    return (
+      <section className="card" aria-live="polite">
+        <h2>{t('calls.call.waitingHeading')}</h2>
+        <p>{t('calls.call.waitingBody')}</p>
+        <button type="button" className="button button-secondary" onClick={() => void call.leave()}>
+          {t('calls.call.leave')}
+        </button>
+      </section>
+    );
+  }
+
+  const tiles = callTiles(snapshot, t);
+  // Speaker layout: the pinned person, else the active speaker, else a screen share, large; the rest in a strip.
+  const focusKey =
+    layout === 'speaker'
+      ? (
+          tiles.find((tile) => tile.peerId === pinned && tile.kind === 'camera') ??
+          tiles.find((tile) => tile.kind === 'screen') ??
+          tiles.find((tile) => tile.peerId === snapshot.activeSpeaker && !tile.self) ??
+          tiles.find((tile) => !tile.self) ??
+          tiles[0]
+        )?.key
+      : undefined;
+  const pin = (peerId: string | null) => {
+    setPinned(peerId);
+    action.mutate(() => call.pin(peerId === null ? [] : [peerId]));
+  };
+
   return (
     <section className="call" aria-label={t('calls.call.region')}>
       <p className="call-status" role="status">
@@ -213,24 +233,37 @@ function InCall({
           ? t('calls.call.joining')
           : snapshot.phase === 'reconnecting'
             ? t('calls.call.reconnecting')
-            : t('calls.call.inCall', { count: people.length })}
+            : t('calls.call.inCall', { count: snapshot.peers.length + 1 })}
+        {snapshot.room.locked && <span className="badge badge-muted">{t('calls.call.locked')}</span>}
       </p>
-      <ul className="call-grid" aria-label={t('calls.call.participants')}>
-        {people.map(({ peer, self }) => (
+      {snapshot.mutedByHost !== null && (
+        <p className="notice" role="alert">
+          {t(`calls.call.byHost.${snapshot.mutedByHost}`)}{' '}
+          <button type="button" className="link-button" onClick={() => call.dismissHostNotice()}>
+            {t('calls.call.dismiss')}
+          </button>
+        </p>
+      )}
+      <ul
+        className={`call-grid${layout === 'speaker' ? ' speaker-layout' : ''}`}
+        aria-label={t('calls.call.participants')}
+      >
+        {tiles.map((tile) => (
           <ParticipantTile
-            key={peer.peerId}
-            name={self ? t('calls.call.you', { name: peer.displayName }) : peer.displayName}
-            self={self}
-            speaking={snapshot.activeSpeaker === peer.peerId}
-            video={
-              self ? (snapshot.muted.camera ? null : snapshot.local.camera) : findTrack(snapshot, peer.peerId, 'camera')
+            key={tile.key}
+            name={tile.name}
+            self={tile.self}
+            focused={tile.key === focusKey}
+            speaking={tile.kind === 'camera' && snapshot.activeSpeaker === tile.peerId}
+            handRaised={tile.kind === 'camera' && snapshot.room.hands.includes(tile.peerId)}
+            video={tile.video}
+            audio={tile.audio}
+            muted={tile.muted}
+            pinned={pinned === tile.peerId && tile.kind === 'camera'}
+            onPin={
+              tile.self || tile.kind !== 'camera' ? undefined : () => pin(pinned === tile.peerId ? null : tile.peerId)
             }
-            audio={self ? null : findTrack(snapshot, peer.peerId, 'microphone')}
-            muted={
-              self
-                ? snapshot.muted.microphone || snapshot.local.microphone === null
-                : isPaused(snapshot, peer.peerId, 'microphone')
-            }
+            onView={tile.consumerId === null ? undefined : (view) => void call.setConsumerView(tile.consumerId!, view)}
           />
         ))}
       </ul>
@@ -240,7 +273,7 @@ function InCall({
           className="button button-secondary"
           aria-pressed={snapshot.muted.microphone}
           disabled={snapshot.local.microphone === null}
-          onClick={() => toggle.mutate({ source: 'microphone', muted: !snapshot.muted.microphone })}
+          onClick={() => action.mutate(() => call.setMuted('microphone', !snapshot.muted.microphone))}
         >
           {snapshot.muted.microphone ? t('calls.call.unmute') : t('calls.call.mute')}
         </button>
@@ -249,9 +282,39 @@ function InCall({
           className="button button-secondary"
           aria-pressed={snapshot.muted.camera}
           disabled={snapshot.local.camera === null}
-          onClick={() => toggle.mutate({ source: 'camera', muted: !snapshot.muted.camera })}
+          onClick={() => action.mutate(() => call.setMuted('camera', !snapshot.muted.camera))}
         >
           {snapshot.muted.camera ? t('calls.call.cameraOn') : t('calls.call.cameraOff')}
+        </button>
+        <button
+          type="button"
+          className="button button-secondary"
+          aria-pressed={snapshot.screen !== null}
+          onClick={() =>
+            action.mutate(async () => {
+              if (snapshot.screen !== null) return call.stopScreenShare();
+              const track = await pickScreen();
+              if (track !== null) await call.startScreenShare(track);
+            })
+          }
+        >
+          {snapshot.screen !== null ? t('calls.call.stopSharing') : t('calls.call.shareScreen')}
+        </button>
+        <button
+          type="button"
+          className="button button-secondary"
+          aria-pressed={handRaised}
+          onClick={() => action.mutate(() => call.raiseHand(!handRaised))}
+        >
+          {handRaised ? t('calls.call.lowerHand') : t('calls.call.raiseHand')}
+        </button>
+        <button
+          type="button"
+          className="button button-secondary"
+          aria-pressed={layout === 'speaker'}
+          onClick={() => setLayout(layout === 'grid' ? 'speaker' : 'grid')}
+        >
+          {layout === 'grid' ? t('calls.call.speakerLayout') : t('calls.call.gridLayout')}
         </button>
         <button type="button" className="button button-danger" onClick={() => void call.leave()}>
           {t('calls.call.leave')}
@@ -267,17 +330,100 @@ function InCall({
           </button>
         )}
       </div>
-      <ErrorNotice error={toggle.error ?? end.error} />
+      <ErrorNotice error={action.error ?? end.error} />
+      <PeoplePanel call={call} snapshot={snapshot} isHost={isHost} />
     </section>
   );
 }
 
-function findTrack(snapshot: CallSnapshot, peerId: string, source: 'camera' | 'microphone'): MediaStreamTrack | null {
-  const remote = snapshot.remote.find((r) => r.peerId === peerId && r.source === source && !r.paused);
-  return remote?.track ?? null;
+/** getDisplayMedia: the browser (or the desktop app's picker) asks which screen or window; null if the user cancels. */
+async function pickScreen(): Promise<MediaStreamTrack | null> {
+  try {
+    const stream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: 15 }, audio: false });
+    return stream.getVideoTracks()[0] ?? null;
+  } catch (error) {
+    if (error instanceof DOMException && error.name === 'NotAllowedError') return null;
+    throw error;
+  }
 }
 
-function isPaused(snapshot: CallSnapshot, peerId: string, source: 'microphone'): boolean {
-  const remote = snapshot.remote.find((r) => r.peerId === peerId && r.source === source);
-  return remote === undefined || remote.paused;
+interface Tile {
+  key: string;
+  peerId: string;
+  kind: 'camera' | 'screen';
+  self: boolean;
+  name: string;
+  video: MediaStreamTrack | null;
+  audio: MediaStreamTrack | null;
+  muted: boolean;
+  /** The remote video consumer shown here, for visibility reports. */
+  consumerId: string | null;
+}
+
+/** A camera tile per person (self first) and a tile per screen share. */
+function callTiles(snapshot: CallSnapshot, t: TFunction): Tile[] {
+  const tiles: Tile[] = [];
+  const remote = (peerId: string, source: MediaSource) =>
+    snapshot.remote.find((r) => r.peerId === peerId && r.source === source);
+  const shown = (peerId: string, source: 'camera' | 'screen') => {
+    const track = remote(peerId, source);
+    // Paused by its sender, or not forwarded (last-N): the tile shows initials instead.
+    return track === undefined || track.paused || !snapshot.forwarding.includes(track.consumerId) ? null : track;
+  };
+  if (snapshot.self !== null) {
+    tiles.push({
+      key: `${snapshot.self.peerId}:camera`,
+      peerId: snapshot.self.peerId,
+      kind: 'camera',
+      self: true,
+      name: t('calls.call.you', { name: snapshot.self.displayName }),
+      video: snapshot.muted.camera ? null : snapshot.local.camera,
+      audio: null,
+      muted: snapshot.muted.microphone || snapshot.local.microphone === null,
+      consumerId: null,
+    });
+    if (snapshot.screen !== null) {
+      tiles.push({
+        key: `${snapshot.self.peerId}:screen`,
+        peerId: snapshot.self.peerId,
+        kind: 'screen',
+        self: true,
+        name: t('calls.call.yourScreen'),
+        video: snapshot.screen,
+        audio: null,
+        muted: false,
+        consumerId: null,
+      });
+    }
+  }
+  for (const peer of snapshot.peers) {
+    const camera = shown(peer.peerId, 'camera');
+    const microphone = remote(peer.peerId, 'microphone');
+    tiles.push({
+      key: `${peer.peerId}:camera`,
+      peerId: peer.peerId,
+      kind: 'camera',
+      self: false,
+      name: peer.displayName,
+      video: camera?.track ?? null,
+      audio: microphone?.track ?? null,
+      muted: microphone === undefined || microphone.paused,
+      consumerId: remote(peer.peerId, 'camera')?.consumerId ?? null,
+    });
+    const screen = remote(peer.peerId, 'screen');
+    if (screen !== undefined) {
+      tiles.push({
+        key: `${peer.peerId}:screen`,
+        peerId: peer.peerId,
+        kind: 'screen',
+        self: false,
+        name: t('calls.call.theirScreen', { name: peer.displayName }),
+        video: shown(peer.peerId, 'screen')?.track ?? null,
+        audio: null,
+        muted: false,
+        consumerId: screen.consumerId,
+      });
+    }
+  }
+  return tiles;
 }

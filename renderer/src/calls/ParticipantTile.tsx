@@ -1,30 +1,50 @@
 /**
- * One person in a call: their video (or their initials when it is off), their
- * name, a muted mark, and a ring while they speak. Remote audio plays from a
- * hidden <audio> element; its level drives the "speaking" ring and is exposed
- * as `data-audio-level` (also what the end-to-end tests read).
+ * One tile of a call: a person's camera or a screen share (or initials when
+ * there is no video), their name, muted / hand-raised marks, a ring while
+ * they speak, and a pin button. Remote audio plays from a hidden <audio>
+ * element; its level drives the ring and is exposed as `data-audio-level`
+ * (what the end-to-end tests read). Remote video tiles report whether they
+ * are on screen and how big (`onView`), so the server forwards only what is
+ * seen, at the simulcast layer that fits.
  */
 import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { initialsOf } from '../auth/initials.ts';
 import { watchLevel } from './media.ts';
 
+export interface TileView {
+  visible: boolean;
+  width: number;
+  height: number;
+}
+
 export function ParticipantTile({
   name,
   self,
   speaking,
+  handRaised = false,
+  focused = false,
+  pinned = false,
   video,
   audio,
   muted,
+  onPin,
+  onView,
 }: {
   name: string;
   self: boolean;
   speaking: boolean;
+  handRaised?: boolean;
+  focused?: boolean;
+  pinned?: boolean;
   video: MediaStreamTrack | null;
   audio: MediaStreamTrack | null;
   muted: boolean;
+  onPin?: (() => void) | undefined;
+  onView?: ((view: TileView) => void) | undefined;
 }) {
   const { t } = useTranslation();
+  const tileRef = useRef<HTMLLIElement>(null);
   const videoRef = useRef<HTMLVideoElement>(null);
   const audioRef = useRef<HTMLAudioElement>(null);
   const [level, setLevel] = useState(0);
@@ -37,13 +57,55 @@ export function ParticipantTile({
     return audio === null ? undefined : watchLevel(audio, setLevel);
   }, [audio]);
 
+  // Visibility and size, reported at most every 500 ms and only when they change.
+  useEffect(() => {
+    const tile = tileRef.current;
+    if (tile === null || onView === undefined) return;
+    let visible = true;
+    let last = '';
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const report = () => {
+      timer = null;
+      const ratio = window.devicePixelRatio || 1;
+      const view = {
+        visible,
+        width: Math.round(tile.clientWidth * ratio),
+        height: Math.round(tile.clientHeight * ratio),
+      };
+      const key = `${view.visible}:${view.width}:${view.height}`;
+      if (key !== last) {
+        last = key;
+        onView(view);
+      }
+    };
+    const schedule = () => {
+      timer ??= setTimeout(report, 500);
+    };
+    const intersection = new IntersectionObserver(([entry]) => {
+      visible = entry?.isIntersecting ?? true;
+      schedule();
+    });
+    const resize = new ResizeObserver(schedule);
+    intersection.observe(tile);
+    resize.observe(tile);
+    return () => {
+      intersection.disconnect();
+      resize.disconnect();
+      if (timer !== null) clearTimeout(timer);
+    };
+    // onView identity changes every render; the tile reports through the latest one it was given at mount.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [onView === undefined]);
+
   const talking = speaking || level > 0.05;
   return (
     <li
-      className={`call-tile${talking ? ' speaking' : ''}`}
+      ref={tileRef}
+      className={`call-tile${talking ? ' speaking' : ''}${focused ? ' focused' : ''}`}
       aria-label={name}
       data-audio-level={level.toFixed(3)}
       data-speaking={talking ? 'true' : 'false'}
+      data-video={video === null ? 'off' : 'on'}
     >
       {video !== null ? (
         <video ref={videoRef} className={`call-video${self ? ' mirrored' : ''}`} autoPlay playsInline muted />
@@ -56,7 +118,19 @@ export function ParticipantTile({
       <span className="call-tile-name">
         {name}
         {muted && <span className="badge badge-muted">{t('calls.call.muted')}</span>}
+        {handRaised && <span className="badge badge-success">{t('calls.people.handRaised')}</span>}
       </span>
+      {onPin !== undefined && (
+        <button
+          type="button"
+          className="call-tile-pin"
+          aria-pressed={pinned}
+          aria-label={pinned ? t('calls.call.unpin', { name }) : t('calls.call.pin', { name })}
+          onClick={onPin}
+        >
+          {pinned ? t('calls.call.pinned') : t('calls.call.pinShort')}
+        </button>
+      )}
     </li>
   );
 }

@@ -8,10 +8,10 @@
  * The same code runs in the desktop app and in a guest's browser.
  */
 import { Device, type types } from 'mediasoup-client';
-import type { CallEvent, CallPeerView, ConsumerOffer, MediaSource } from '../../../shared/calls.ts';
+import type { CallEvent, CallPeerView, CallRoomState, ConsumerOffer, MediaSource } from '../../../shared/calls.ts';
 import type { ApiClient } from '../api/trpc.ts';
 
-export type CallPhase = 'idle' | 'joining' | 'connected' | 'reconnecting' | 'ended' | 'failed';
+export type CallPhase = 'idle' | 'joining' | 'waiting' | 'connected' | 'reconnecting' | 'ended' | 'failed';
 
 export interface RemoteTrack {
   consumerId: string;
@@ -31,9 +31,19 @@ export interface CallSnapshot {
   peers: CallPeerView[];
   remote: RemoteTrack[];
   local: { microphone: MediaStreamTrack | null; camera: MediaStreamTrack | null };
+  /** The screen this participant shares, if any. */
+  screen: MediaStreamTrack | null;
   muted: { microphone: boolean; camera: boolean };
   activeSpeaker: string | null;
+  room: CallRoomState;
+  /** Video consumers the server forwards now (last-N); others show the person's initials. */
+  forwarding: string[];
+  /** The host muted or stopped something of ours: said once on screen. */
+  mutedByHost: 'microphone' | 'camera' | 'screen' | null;
 }
+
+/** Screen shares: one high-resolution, low-frame-rate layer (text stays sharp). */
+export const SCREEN_ENCODINGS: types.RtpEncodingParameters[] = [{ maxBitrate: 2_500_000, maxFramerate: 15 }];
 
 /** Camera simulcast: three layers, so each receiver gets the size its tile needs. */
 export const CAMERA_ENCODINGS: types.RtpEncodingParameters[] = [
@@ -49,8 +59,12 @@ const EMPTY: CallSnapshot = {
   peers: [],
   remote: [],
   local: { microphone: null, camera: null },
+  screen: null,
   muted: { microphone: false, camera: false },
   activeSpeaker: null,
+  room: { locked: false, waitingRoom: false, hands: [], waiting: [] },
+  forwarding: [],
+  mutedByHost: null,
 };
 
 export class CallClient {
@@ -62,7 +76,9 @@ export class CallClient {
   #peerId: string | null = null;
   #send: types.Transport | null = null;
   #recv: types.Transport | null = null;
-  readonly #producers = new Map<'microphone' | 'camera', types.Producer>();
+  readonly #producers = new Map<'microphone' | 'camera' | 'screen', types.Producer>();
+  /** Local tracks waiting for the host to let us in. */
+  #admittedTracks: { microphone: MediaStreamTrack | null; camera: MediaStreamTrack | null } | null = null;
   readonly #consumers = new Map<string, types.Consumer>();
   #subscription: { unsubscribe(): void } | null = null;
   /** Offers that arrived before the receive transport existed, in order. */
@@ -116,8 +132,18 @@ export class CallClient {
       ...(resumePeerId === undefined ? {} : { resumePeerId }),
     });
     this.#peerId = joined.peerId;
-    this.#update({ self: joined.self, peers: joined.peers, remote: [], activeSpeaker: null });
+    this.#update({ self: joined.self, peers: joined.peers, remote: [], activeSpeaker: null, room: joined.room });
     this.#listen();
+    if (joined.waiting) {
+      // Media starts once the host lets us in (`admitted`).
+      this.#admittedTracks = tracks;
+      this.#update({ phase: 'waiting' });
+      return;
+    }
+    await this.#startMedia(tracks);
+  }
+
+  async #startMedia(tracks: { microphone: MediaStreamTrack | null; camera: MediaStreamTrack | null }) {
     await this.#createRecvTransport();
     await this.#createSendTransport();
     if (tracks.microphone !== null) await this.#produce('microphone', tracks.microphone);
@@ -169,6 +195,33 @@ export class CallClient {
       }
       case 'active-speaker':
         this.#update({ activeSpeaker: event.peerId });
+        return;
+      case 'room-state':
+        this.#update({ room: event.room });
+        return;
+      case 'peer-updated':
+        this.#update({
+          self: this.#snapshot.self?.peerId === event.peer.peerId ? event.peer : this.#snapshot.self,
+          peers: this.#snapshot.peers.map((p) => (p.peerId === event.peer.peerId ? event.peer : p)),
+        });
+        return;
+      case 'admitted': {
+        const tracks = this.#admittedTracks ?? this.#snapshot.local;
+        this.#admittedTracks = null;
+        this.#update({ phase: 'joining', peers: event.peers });
+        await this.#startMedia(tracks);
+        return;
+      }
+      case 'muted-by-host':
+        if (event.source === 'screen') this.#stopScreenLocally();
+        else {
+          this.#producers.get(event.source)?.pause();
+          this.#update({ muted: { ...this.#snapshot.muted, [event.source]: true } });
+        }
+        this.#update({ mutedByHost: event.source });
+        return;
+      case 'forwarding':
+        this.#update({ forwarding: event.consumerIds });
         return;
       case 'reconnect':
         await this.#reconnect();
@@ -249,22 +302,81 @@ export class CallClient {
     for (const offer of pending) await this.#consume(offer);
   }
 
-  async #produce(source: 'microphone' | 'camera', track: MediaStreamTrack): Promise<void> {
+  async #produce(source: 'microphone' | 'camera' | 'screen', track: MediaStreamTrack): Promise<void> {
     const producer = await this.#send!.produce({
       track,
       stopTracks: false,
       appData: { source },
       ...(source === 'camera'
         ? { encodings: CAMERA_ENCODINGS, codecOptions: { videoGoogleStartBitrate: 1000 } }
-        : { codecOptions: { opusStereo: false, opusDtx: true, opusFec: true } }),
+        : source === 'screen'
+          ? { encodings: SCREEN_ENCODINGS }
+          : { codecOptions: { opusStereo: false, opusDtx: true, opusFec: true } }),
     });
-    if (this.#snapshot.muted[source]) producer.pause();
+    if (source !== 'screen' && this.#snapshot.muted[source]) producer.pause();
     this.#producers.set(source, producer);
+  }
+
+  /** Shares a screen or window (the caller picked it: getDisplayMedia in a browser, the desktop picker in the app). */
+  async startScreenShare(track: MediaStreamTrack): Promise<void> {
+    if (this.#send === null || this.#producers.has('screen')) {
+      track.stop();
+      return;
+    }
+    track.contentHint = 'detail';
+    // The browser's own "Stop sharing" ends the track.
+    track.addEventListener('ended', () => void this.stopScreenShare());
+    this.#update({ screen: track });
+    try {
+      await this.#produce('screen', track);
+    } catch (error) {
+      this.#stopScreenLocally();
+      throw error;
+    }
+  }
+
+  async stopScreenShare(): Promise<void> {
+    const producer = this.#producers.get('screen');
+    this.#stopScreenLocally();
+    if (producer !== undefined && this.#peerId !== null) {
+      await this.#api.calls.closeProducer.mutate({ ...this.#ref(), producerId: producer.id }).catch(() => undefined);
+    }
+  }
+
+  #stopScreenLocally(): void {
+    this.#producers.get('screen')?.close();
+    this.#producers.delete('screen');
+    this.#snapshot.screen?.stop();
+    this.#update({ screen: null });
+  }
+
+  /** Tells the server how a consumer's tile is shown (last-N and the simulcast layer follow). */
+  async setConsumerView(consumerId: string, view: { visible: boolean; width: number; height: number }) {
+    if (this.#peerId === null || !this.#consumers.has(consumerId)) return;
+    await this.#api.calls.setConsumerView.mutate({ ...this.#ref(), consumerId, ...view }).catch(() => undefined);
+  }
+
+  /** Pinned people's video is always forwarded (within last-N). */
+  async pin(peerIds: string[]): Promise<void> {
+    if (this.#peerId !== null) await this.#api.calls.pin.mutate({ ...this.#ref(), pinnedPeerIds: peerIds });
+  }
+
+  async raiseHand(raised: boolean): Promise<void> {
+    if (this.#peerId !== null) await this.#api.calls.raiseHand.mutate({ ...this.#ref(), raised });
+  }
+
+  dismissHostNotice(): void {
+    this.#update({ mutedByHost: null });
+  }
+
+  /** The caller's own peer, for host-control procedures. */
+  peerRef(): { meetingId: string; peerId: string } | null {
+    return this.#peerId === null ? null : this.#ref();
   }
 
   /** Mute / unmute, camera off / on: the track stays, the media stops (the server pauses the producer too). */
   async setMuted(source: 'microphone' | 'camera', muted: boolean): Promise<void> {
-    this.#update({ muted: { ...this.#snapshot.muted, [source]: muted } });
+    this.#update({ muted: { ...this.#snapshot.muted, [source]: muted }, mutedByHost: null });
     const producer = this.#producers.get(source);
     if (producer === undefined || this.#peerId === null) return;
     if (muted) producer.pause();
@@ -294,6 +406,7 @@ export class CallClient {
   }
 
   #closeMedia(): void {
+    this.#stopScreenLocally();
     this.#subscription?.unsubscribe();
     this.#subscription = null;
     for (const consumer of this.#consumers.values()) consumer.close();
@@ -311,7 +424,7 @@ export class CallClient {
     this.#leaving = true;
     this.#closeMedia();
     this.#peerId = null;
-    this.#update({ remote: [], peers: [], activeSpeaker: null });
+    this.#update({ remote: [], peers: [], activeSpeaker: null, forwarding: [] });
   }
 }
 
