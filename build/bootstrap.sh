@@ -89,21 +89,36 @@ ensure_modules() {
   echo "$want" >"$stamp"
 }
 
+# --- mediasoup's worker (the SFU behind calls) ---------------------------------
+# ensure_modules skips mediasoup's own worker download/build (it fails
+# offline). This provides the worker: at once when it is in place, else from
+# the cache, mediasoup's prebuilt download, or an offline build against
+# Debian's libraries (~6 min, once per mediasoup version; cached in $CACHE).
+# See build/mediasoup-worker/README.md. Without it `start` still runs, calls off.
+ensure_mediasoup_worker() {
+  MEGILANCE_CACHE_DIR="$CACHE" bash "$ROOT/build/mediasoup-worker/ensure.sh" >/dev/null && return 0
+  [ "$COMMAND" = start ] || die "No mediasoup worker, so calls cannot work (see the message above and build/mediasoup-worker/README.md)."
+  say "Starting without a mediasoup worker: calls are off until one is set up (build/mediasoup-worker/README.md)."
+}
+
 ensure_node
 case "$COMMAND" in
   setup)
     apt_install "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
     ensure_modules
+    ensure_mediasoup_worker
     say "Set-up complete. Node $(node -v) at $(command -v node)."
     ;;
   start)
     apt_install "${BUILD_PACKAGES[@]}"
     ensure_modules
+    ensure_mediasoup_worker
     exec node "$ROOT/build/start.ts" "$@"
     ;;
   verify)
     apt_install "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
     ensure_modules
+    ensure_mediasoup_worker
     exec node "$ROOT/build/verify.ts" "$@"
     ;;
   *)
