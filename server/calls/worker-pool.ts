@@ -39,6 +39,8 @@ export class WorkerPool {
   readonly #slots: (PooledWorker | null)[];
   #closed = false;
   #starting: Promise<void> | null = null;
+  /** Replacements of dead workers still starting: a room that needs a worker waits for them. */
+  readonly #restarts = new Set<Promise<unknown>>();
   /** Called with the rooms of a worker that died, after its replacement started (or failed to). */
   onWorkerDied: (rooms: string[], worker: PooledWorker) => void = () => {};
 
@@ -83,13 +85,15 @@ export class WorkerPool {
       this.#logger.error({ err: error, pid: worker.pid, index }, 'mediasoup worker died; starting a new one');
       this.#slots[index] = null;
       const rooms = [...pooled.rooms];
-      void this.#startSlot(index).then(
+      const restart = this.#startSlot(index).then(
         () => this.onWorkerDied(rooms, pooled),
         (err: unknown) => {
           this.#logger.error({ err, index }, 'could not replace the dead mediasoup worker');
           this.onWorkerDied(rooms, pooled);
         },
       );
+      this.#restarts.add(restart);
+      void restart.finally(() => this.#restarts.delete(restart));
     });
     this.#logger.info({ pid: worker.pid, index }, 'mediasoup worker started');
     return pooled;
@@ -98,7 +102,11 @@ export class WorkerPool {
   /** The least loaded live worker, for a new room (or for a room's extra router when spreading). */
   async pick(): Promise<PooledWorker> {
     await this.start();
-    const live = this.#slots.filter((slot): slot is PooledWorker => slot !== null && !slot.worker.closed);
+    let live = this.#slots.filter((slot): slot is PooledWorker => slot !== null && !slot.worker.closed);
+    if (live.length === 0 && this.#restarts.size > 0) {
+      await Promise.race(this.#restarts);
+      live = this.#slots.filter((slot): slot is PooledWorker => slot !== null && !slot.worker.closed);
+    }
     if (live.length === 0) {
       throw new AppError('SERVICE_UNAVAILABLE', { message: 'The media server is restarting. Try again in a moment.' });
     }

@@ -46,6 +46,7 @@ async function person(name: string): Promise<Person> {
   await context.grantPermissions(['camera', 'microphone'], { origin: server.deps.publicOrigin() });
   const page = await context.newPage();
   const errors = watchForErrors(page);
+
   await page.goto(`${server.deps.publicOrigin()}/sign-in`);
   await page.getByLabel('Email address').fill(email);
   await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
@@ -197,5 +198,46 @@ describe('calls in Chromium', () => {
     expect(host.errors).toEqual([]);
     expect(guest.errors).toEqual([]);
     expect(late.errors).toEqual([]);
+  });
+
+  it('survives a media worker dying mid-call: the server goes on, both sides reconnect and media flows again', async (ctx) => {
+    if (skipReason !== null) return ctx.skip(skipReason);
+    const [host, guest] = await Promise.all([person('Lise'), person('Emmy')]);
+    const api = apiClient(server.url);
+    const signIn = await api.auth.signIn.mutate({ email: host.email, password: PASSWORD });
+    if (signIn.status !== 'signed_in') throw new Error(signIn.status);
+    const meeting = await apiClient(server.url, { accessToken: signIn.tokens.accessToken }).meetings.create.mutate({
+      title: 'Resilience',
+      invitees: [guest.email],
+    });
+    for (const someone of [host, guest]) {
+      await someone.page.goto(`${server.deps.publicOrigin()}/calls/${meeting.id}`);
+      await someone.page.getByRole('button', { name: 'Join call' }).click();
+    }
+    const emmyAtLise = remoteTile(host.page, 'Emmy');
+    const liseAtEmmy = remoteTile(guest.page, 'Lise');
+    await expect.poll(async () => (await emmyAtLise.video()).frames, { timeout: 20_000 }).toBeGreaterThan(0);
+    await expect.poll(async () => (await liseAtEmmy.video()).frames, { timeout: 20_000 }).toBeGreaterThan(0);
+
+    const [before] = server.deps.calls.pool.load();
+    if (before === undefined) throw new Error('no worker');
+    const killedAt = Date.now();
+    process.kill(before.pid, 'SIGKILL');
+    // A new worker takes the dead one's place; the server keeps answering.
+    await expect.poll(() => server.deps.calls.pool.load()[0]?.pid, { timeout: 10_000 }).not.toBe(before.pid);
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+
+    // Both sides rejoin by themselves, and video flows again (frames keep coming).
+    const flowing = async (tile: ReturnType<typeof remoteTile>) => {
+      const first = (await tile.video()).frames;
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      return (await tile.video()).frames > first;
+    };
+    await expect.poll(() => flowing(emmyAtLise), { timeout: 30_000 }).toBe(true);
+    await expect.poll(() => flowing(liseAtEmmy), { timeout: 30_000 }).toBe(true);
+    console.info(`[calls] media flowing again ${Date.now() - killedAt} ms after the worker was killed`);
+    expect(server.deps.calls.runningRoom(meeting.id)?.peers.size).toBe(2);
+    expect(host.errors).toEqual([]);
+    expect(guest.errors).toEqual([]);
   });
 });

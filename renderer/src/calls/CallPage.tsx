@@ -60,6 +60,8 @@ function Lobby({ call, snapshot }: { call: CallClient; snapshot: CallSnapshot })
     camera: null,
   });
   const [problem, setProblem] = useState<string | null>(null);
+  // Joining waits for the chosen devices to open, so no one joins silently without their camera.
+  const [opening, setOpening] = useState(true);
   const [level, setLevel] = useState(0);
   const preview = useRef<HTMLVideoElement>(null);
 
@@ -68,6 +70,7 @@ function Lobby({ call, snapshot }: { call: CallClient; snapshot: CallSnapshot })
     let cancelled = false;
     const opened: MediaStreamTrack[] = [];
     void (async () => {
+      setOpening(true);
       const next = { microphone: null as MediaStreamTrack | null, camera: null as MediaStreamTrack | null };
       try {
         if (wants.microphone) opened.push((next.microphone = await openTrack('audio', choice.microphone)));
@@ -75,9 +78,13 @@ function Lobby({ call, snapshot }: { call: CallClient; snapshot: CallSnapshot })
         if (cancelled) return;
         setProblem(null);
         setTracks(next);
+        setOpening(false);
         setDevices(await listDevices());
       } catch (error) {
-        if (!cancelled) setProblem(t(`calls.lobby.mediaError.${mediaErrorKind(error)}`));
+        if (!cancelled) {
+          setProblem(t(`calls.lobby.mediaError.${mediaErrorKind(error)}`));
+          setOpening(false);
+        }
       }
     })();
     return () => {
@@ -176,10 +183,10 @@ function Lobby({ call, snapshot }: { call: CallClient; snapshot: CallSnapshot })
           <button
             type="button"
             className="button"
-            aria-disabled={join.isPending ? true : undefined}
-            onClick={() => !join.isPending && join.mutate()}
+            aria-disabled={join.isPending || opening ? true : undefined}
+            onClick={() => !join.isPending && !opening && join.mutate()}
           >
-            {join.isPending ? t('calls.lobby.joining') : t('calls.lobby.join')}
+            {join.isPending ? t('calls.lobby.joining') : opening ? t('calls.lobby.opening') : t('calls.lobby.join')}
           </button>
         </div>
       </div>
@@ -252,6 +259,7 @@ function InCall({ call, snapshot, meetingId }: { call: CallClient; snapshot: Cal
           <ParticipantTile
             key={tile.key}
             name={tile.name}
+            person={tile.person}
             self={tile.self}
             focused={tile.key === focusKey}
             speaking={tile.kind === 'camera' && snapshot.activeSpeaker === tile.peerId}
@@ -353,6 +361,8 @@ interface Tile {
   kind: 'camera' | 'screen';
   self: boolean;
   name: string;
+  /** Whose tile it is (their initials show when there is no video). */
+  person: string;
   video: MediaStreamTrack | null;
   audio: MediaStreamTrack | null;
   muted: boolean;
@@ -377,6 +387,7 @@ function callTiles(snapshot: CallSnapshot, t: TFunction): Tile[] {
       kind: 'camera',
       self: true,
       name: t('calls.call.you', { name: snapshot.self.displayName }),
+      person: snapshot.self.displayName,
       video: snapshot.muted.camera ? null : snapshot.local.camera,
       audio: null,
       muted: snapshot.muted.microphone || snapshot.local.microphone === null,
@@ -389,6 +400,7 @@ function callTiles(snapshot: CallSnapshot, t: TFunction): Tile[] {
         kind: 'screen',
         self: true,
         name: t('calls.call.yourScreen'),
+        person: snapshot.self.displayName,
         video: snapshot.screen,
         audio: null,
         muted: false,
@@ -405,6 +417,7 @@ function callTiles(snapshot: CallSnapshot, t: TFunction): Tile[] {
       kind: 'camera',
       self: false,
       name: peer.displayName,
+      person: peer.displayName,
       video: camera?.track ?? null,
       audio: microphone?.track ?? null,
       muted: microphone === undefined || microphone.paused,
@@ -418,6 +431,7 @@ function callTiles(snapshot: CallSnapshot, t: TFunction): Tile[] {
         kind: 'screen',
         self: false,
         name: t('calls.call.theirScreen', { name: peer.displayName }),
+        person: peer.displayName,
         video: shown(peer.peerId, 'screen')?.track ?? null,
         audio: null,
         muted: false,

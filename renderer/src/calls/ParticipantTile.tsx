@@ -20,6 +20,7 @@ export interface TileView {
 
 export function ParticipantTile({
   name,
+  person = name,
   self,
   speaking,
   handRaised = false,
@@ -32,6 +33,8 @@ export function ParticipantTile({
   onView,
 }: {
   name: string;
+  /** Whose it is, for the initials (the name may say "(you)"). */
+  person?: string;
   self: boolean;
   speaking: boolean;
   handRaised?: boolean;
@@ -111,7 +114,7 @@ export function ParticipantTile({
         <video ref={videoRef} className={`call-video${self ? ' mirrored' : ''}`} autoPlay playsInline muted />
       ) : (
         <div className="call-video-off" aria-hidden="true">
-          {initialsOf(name)}
+          {initialsOf(person)}
         </div>
       )}
       {audio !== null && <audio ref={audioRef} autoPlay />}

@@ -143,12 +143,26 @@ export class CallClient {
     await this.#startMedia(tracks);
   }
 
+  /** Transports, then our tracks; stops quietly if the call ends (or we leave) half-way. */
   async #startMedia(tracks: { microphone: MediaStreamTrack | null; camera: MediaStreamTrack | null }) {
-    await this.#createRecvTransport();
-    await this.#createSendTransport();
-    if (tracks.microphone !== null) await this.#produce('microphone', tracks.microphone);
-    if (tracks.camera !== null) await this.#produce('camera', tracks.camera);
-    this.#update({ phase: 'connected' });
+    const peerId = this.#peerId;
+    const still = () => peerId !== null && this.#peerId === peerId && !this.#leaving;
+    const steps = [
+      () => this.#createRecvTransport(),
+      () => this.#createSendTransport(),
+      () => (tracks.microphone === null ? Promise.resolve() : this.#produce('microphone', tracks.microphone)),
+      () => (tracks.camera === null ? Promise.resolve() : this.#produce('camera', tracks.camera)),
+    ];
+    for (const step of steps) {
+      if (!still()) return;
+      try {
+        await step();
+      } catch (error) {
+        if (!still()) return;
+        throw error;
+      }
+    }
+    if (still()) this.#update({ phase: 'connected' });
   }
 
   #ref() {
@@ -385,19 +399,34 @@ export class CallClient {
     await (muted ? this.#api.calls.pauseProducer.mutate(input) : this.#api.calls.resumeProducer.mutate(input));
   }
 
-  /** The media server under the call restarted: the same peer joins again on a fresh router. */
+  /**
+   * The media server under the call restarted: join again on a fresh router,
+   * with the same tracks and mute state, retrying while it comes back.
+   */
   async #reconnect(): Promise<void> {
     this.#update({ phase: 'reconnecting', reason: 'media-server-restarted' });
     this.#closeMedia();
-    const prepared = await this.#api.calls.prepare.mutate({ meetingId: this.#meetingId });
-    this.#device = new Device();
-    await this.#device.load({
-      routerRtpCapabilities: prepared.routerRtpCapabilities,
-    });
-    await this.#enter(this.#snapshot.local, undefined);
+    for (let attempt = 0; !this.#leaving; attempt += 1) {
+      try {
+        const prepared = await this.#api.calls.prepare.mutate({ meetingId: this.#meetingId });
+        this.#device = new Device();
+        await this.#device.load({ routerRtpCapabilities: prepared.routerRtpCapabilities });
+        await this.#enter(this.#snapshot.local, undefined);
+        return;
+      } catch (error) {
+        if (attempt >= 8) {
+          this.#update({ phase: 'failed', reason: messageOf(error) });
+          return;
+        }
+        this.#closeMedia();
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 250 * 2 ** attempt)));
+      }
+    }
   }
 
   async leave(): Promise<void> {
+    // Never joined (still in the lobby): nothing to leave.
+    if (this.#snapshot.phase === 'idle' || this.#snapshot.phase === 'ended') return;
     this.#leaving = true;
     const ref = this.#peerId === null ? null : this.#ref();
     this.#teardown();
