@@ -72,6 +72,9 @@ BUILD_PACKAGES=(libsecret-1-dev)
 # a real Secret Service (gnome-keyring on a private D-Bus) for the keychain
 # tests; 7-Zip for the packaging check's tar.gz.
 TEST_PACKAGES=(chromium fonts-liberation gnome-keyring dbus libsecret-tools p7zip-full)
+# Needed by the running server: ffmpeg records calls (server/calls/recording.ts).
+# `start` goes on without it (recording then says it is unavailable); tests need it.
+RUN_PACKAGES=(ffmpeg)
 
 # --- npm dependencies --------------------------------------------------------
 ensure_modules() {
@@ -104,19 +107,20 @@ ensure_mediasoup_worker() {
 ensure_node
 case "$COMMAND" in
   setup)
-    apt_install "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+    apt_install "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}" "${RUN_PACKAGES[@]}"
     ensure_modules
     ensure_mediasoup_worker
     say "Set-up complete. Node $(node -v) at $(command -v node)."
     ;;
   start)
     apt_install "${BUILD_PACKAGES[@]}"
+    (apt_install "${RUN_PACKAGES[@]}") || say "Starting without ffmpeg: call recording is off until it is installed."
     ensure_modules
     ensure_mediasoup_worker
     exec node "$ROOT/build/start.ts" "$@"
     ;;
   verify)
-    apt_install "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+    apt_install "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}" "${RUN_PACKAGES[@]}"
     ensure_modules
     ensure_mediasoup_worker
     exec node "$ROOT/build/verify.ts" "$@"

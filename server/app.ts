@@ -14,6 +14,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { contentSecurityPolicy } from '../shared/content-security-policy.ts';
 import type { RequestContext, ServerDeps } from './context.ts';
 import { appRouter, type AppRouter } from './router.ts';
+import { registerRecordingRoutes } from './calls/recording-http.ts';
 import { registerOutboxPage } from './delivery/outbox-page.ts';
 import type { ClosableSocket } from './security/live-sockets.ts';
 import { resolveAccessToken } from './security/sessions.ts';
@@ -111,6 +112,7 @@ export async function buildApp(deps: ServerDeps): Promise<FastifyInstance> {
   });
 
   if (deps.config.env === 'development' && deps.mailer.transport === 'outbox') registerOutboxPage(app, deps.mailer);
+  registerRecordingRoutes(app, deps);
   registerRenderer(app, deps);
   return app;
 }

@@ -209,7 +209,10 @@ export const configSchema = z.object({
     })
     .optional(),
   CALLS_RECONNECT_GRACE_SECONDS: count(1, 600, 20),
+  MEETING_REMINDER_MINUTES: minutes(0, 24 * 60, 10),
   CALLS_LAST_N: count(1, 49, 9),
+  CALLS_RECORDING_RETENTION_DAYS: count(0, 36_500, 30),
+  CALLS_FFMPEG_PATH: z.string().trim().min(1, 'must not be empty').default('ffmpeg'),
   RISK_IP_BLOCKLIST_FILES: fileList,
   RISK_IP_ANONYMIZER_FILES: fileList,
   RISK_IP_ALLOWLIST_FILES: fileList,
@@ -289,6 +292,8 @@ export interface ServerConfig {
   mail: MailConfig;
   sms: SmsConfig;
   calls: CallsConfig;
+  /** Scheduled meetings: how many minutes before the start participants are reminded (0 = never). */
+  meetings: { reminderMinutes: number };
 }
 
 /**
@@ -315,6 +320,14 @@ export interface CallsConfig {
   reconnectGraceMs: number;
   /** Video streams forwarded to each participant: the N most relevant. */
   lastN: number;
+  /** Server-side recording (server/calls/recording.ts). */
+  recording: {
+    /** Files go to <dir>/<meetingId>/<recordingId>.webm. */
+    dir: string;
+    /** Recordings are deleted this many days after they started; 0 = kept. */
+    retentionDays: number;
+    ffmpegPath: string;
+  };
 }
 
 export interface SecurityConfig {
@@ -434,7 +447,13 @@ export function parseConfig(env: Record<string, string | undefined>): ServerConf
       iceServers: raw.CALLS_TURN_SERVERS ?? [],
       reconnectGraceMs: raw.CALLS_RECONNECT_GRACE_SECONDS * 1000,
       lastN: raw.CALLS_LAST_N,
+      recording: {
+        dir: join(dataDir, 'recordings'),
+        retentionDays: raw.CALLS_RECORDING_RETENTION_DAYS,
+        ffmpegPath: raw.CALLS_FFMPEG_PATH,
+      },
     },
+    meetings: { reminderMinutes: raw.MEETING_REMINDER_MINUTES },
     security: {
       secretKey:
         raw.MFA_ENCRYPTION_KEY === undefined

@@ -20,6 +20,8 @@ import { lookupGeo, preloadGeoIp } from './risk/geo.ts';
 import { loadReputationLists } from './risk/ip-reputation.ts';
 import { LiveSockets } from './security/live-sockets.ts';
 import { createPasswordHasher } from './security/passwords.ts';
+import { startReminderLoop } from './meetings/reminders.ts';
+import { notificationHub } from './notifications/hub.ts';
 
 const LIVE_SOCKET_SWEEP_MS = 15_000;
 
@@ -100,12 +102,22 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
         .sweep(deps.db, config.security)
         .catch((err: unknown) => logger.warn({ err }, 'live socket sweep failed'));
     }, LIVE_SOCKET_SWEEP_MS).unref();
+    // Scheduled meetings' reminders (each sent once, whichever node claims it).
+    const reminders = startReminderLoop({
+      ...deps,
+      notifications: notificationHub(deps),
+      reminderMinutes: config.meetings.reminderMinutes,
+    });
+    // Recordings past their retention are deleted now and hourly.
+    const recordingCleanup = deps.calls.recordings.startCleanup();
     logger.info({ url }, 'MegiLance server listening');
 
     const running = app;
     let stopping: Promise<void> | undefined;
     const stop = (reason = 'stop requested'): Promise<void> => {
       clearInterval(sweep);
+      recordingCleanup.stop();
+      reminders.stop();
       return (stopping ??= drainAndClose(running, deps, database, reason));
     };
     return { url, app: running, deps, database, stop };

@@ -3,6 +3,8 @@ import { adminRouter } from './admin/router.ts';
 import { callsRouter } from './calls/router.ts';
 import { draftsRouter } from './drafts/router.ts';
 import { meetingsRouter } from './meetings/router.ts';
+import { scheduleRouter } from './meetings/schedule-router.ts';
+import { notificationsRouter } from './notifications/router.ts';
 import { passkeysRouter } from './security/passkeys-router.ts';
 import { authRouter, mfaRouter, securityRouter } from './security/router.ts';
 import { systemRouter } from './system/router.ts';
@@ -18,6 +20,8 @@ export const appRouter = router({
   drafts: draftsRouter,
   meetings: meetingsRouter,
   calls: callsRouter,
+  schedule: scheduleRouter,
+  notifications: notificationsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -105,6 +105,8 @@ export interface CallJoinAnswer {
   peers: CallPeerView[];
   /** True when `resumePeerId` was still held: transports must still be created anew. */
   resumed: boolean;
+  /** The call is being recorded now: show the recording indicator from the start. */
+  recording: boolean;
 }
 
 /** An RTCIceServer as RTCPeerConnection takes it. */
@@ -157,4 +159,56 @@ export type CallEvent =
   | { type: 'forwarding'; consumerIds: string[] }
   /** The media server under this call restarted: make new transports and produce again. */
   | { type: 'reconnect'; reason: 'media-server-restarted' }
-  | { type: 'call-ended'; reason: 'ended-by-host' | 'removed' | 'denied' };
+  | { type: 'call-ended'; reason: 'ended-by-host' | 'removed' | 'denied' }
+  /**
+   * Recording began or ended: show or hide the indicator. `by` is the user who
+   * did it (null when the server stopped it: the call closed, or it failed).
+   */
+  | { type: 'recording'; state: 'started' | 'stopped'; recordingId: string; by: string | null; byName: string | null };
+
+export const recordingMeetingInput = z.object({ meetingId: meetingIdSchema });
+
+export const recordingUrlInput = z.object({
+  recordingId: z.string().uuid('Unknown recording.'),
+  /** A URL that downloads (Content-Disposition: attachment) rather than plays inline. */
+  download: z.boolean().default(false),
+});
+
+export const callHistoryInput = z.object({ meetingId: meetingIdSchema.optional() }).optional();
+
+export type RecordingStatus = 'recording' | 'ready' | 'failed';
+
+export interface RecordingView {
+  id: string;
+  meetingId: string;
+  /** Only `ready` can be played and downloaded (`calls.recording.url`). */
+  status: RecordingStatus;
+  startedBy: { userId: string; displayName: string } | null;
+  startedAt: Date;
+  endedAt: Date | null;
+  durationMs: number | null;
+  sizeBytes: number | null;
+  /** Why it failed, or a note on a recording the server could not finish cleanly. */
+  error: string | null;
+  /** When the server deletes it (retention); null when recordings are kept. */
+  expiresAt: Date | null;
+}
+
+/** A signed address for a <video> element or a download link: valid for a few minutes, for this user only. */
+export interface RecordingUrl {
+  url: string;
+  expiresAt: Date;
+}
+
+export interface CallHistoryEntry {
+  sessionId: string;
+  meetingId: string;
+  meetingTitle: string;
+  startedAt: Date;
+  /** Null while the call is still running. */
+  endedAt: Date | null;
+  durationMs: number | null;
+  /** Everyone who was in the call at some point, in the order they first joined. */
+  participants: { userId: string; displayName: string }[];
+  recordings: RecordingView[];
+}

@@ -71,11 +71,15 @@ export interface RoomProducer {
   source: MediaSource;
 }
 
-/** What happens in a room, for features that follow it on the server (recording). */
+/** What happens in a room, for features that follow it on the server (recording, call history). */
 export type RoomMediaEvents = {
   producer: [RoomProducer];
   producerclose: [RoomProducer];
   activespeaker: [peerId: string | null];
+  /** Someone is in the call now (joined, or let in from the waiting room); not a resumed connection. */
+  peerjoin: [CallPeerView];
+  /** Someone left the call (not emitted for everyone at once when the room closes: see `close`). */
+  peerleave: [CallPeerView];
   close: [];
 };
 
@@ -242,6 +246,7 @@ export class CallRoom {
     this.#speakerOrder.push(peer.id);
     this.#broadcast({ type: 'peer-joined', peer: this.view(peer) }, peer.id);
     this.#logger.info({ peerId: peer.id, userId: peer.userId, peers: this.peers.size }, 'peer joined the call');
+    this.media.emit('peerjoin', this.view(peer));
     return { peer, resumed: false };
   }
 
@@ -343,6 +348,7 @@ export class CallRoom {
     waiting.events.push({ type: 'room-state', room: this.roomState(waiting) });
     this.#broadcast({ type: 'peer-joined', peer: this.view(waiting) }, waiting.id);
     this.#logger.info({ peerId: waiting.id, userId: waiting.userId }, 'peer let in from the waiting room');
+    this.media.emit('peerjoin', this.view(waiting));
   }
 
   deny(host: CallPeer, targetPeerId: string): void {
@@ -626,6 +632,7 @@ export class CallRoom {
     this.#lastForwarding.delete(peer.id);
     this.#broadcast({ type: 'peer-left', peerId: peer.id });
     this.#logger.info({ peerId: peer.id, peers: this.peers.size }, 'peer left the call');
+    this.media.emit('peerleave', this.view(peer));
     if (this.peers.size === 0) {
       // No one left to let them in: those waiting are told the call is over.
       for (const waiting of this.#waiting.values()) {
@@ -684,6 +691,12 @@ export class CallRoom {
     this.#worker.rooms.delete(this.meetingId);
     this.media.emit('close');
     this.onClose();
+  }
+
+  /** An event for everyone in the call and everyone waiting to be let in (e.g. recording started). */
+  announce(event: CallEvent): void {
+    this.#broadcast(event);
+    for (const peer of this.#waiting.values()) peer.events.push(event);
   }
 
   #broadcast(event: CallEvent, except?: string): void {

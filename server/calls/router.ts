@@ -24,6 +24,7 @@ import {
   producerInput,
 } from '../../shared/calls.ts';
 import { authedProcedure, router } from '../trpc.ts';
+import { callHistoryProcedure, recordingRouter } from './recording-router.ts';
 
 /** Host controls: the service checks the caller's peer is the host's before the action runs. */
 const hostRouter = router({
@@ -142,6 +143,12 @@ export const callsRouter = router({
   }),
 
   host: hostRouter,
+
+  /** Server-side recording (host starts/stops; participants list, play, download). */
+  recording: recordingRouter,
+
+  /** Past calls with duration, participants and recordings. */
+  history: callHistoryProcedure,
 
   leave: authedProcedure.input(peerInput).mutation(async ({ ctx, input }) => {
     await ctx.deps.calls.leave(ctx.session.userId, input);

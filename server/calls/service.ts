@@ -17,10 +17,14 @@ import type {
 import { AppError } from '../../shared/errors.ts';
 import type { Database } from '../db/schema.ts';
 import { requireParticipant } from '../meetings/meetings.ts';
+import { CallHistory } from './history.ts';
+import { RecordingService, type RecordingConfig } from './recording.ts';
 import { CallRoom, type CallPeer, type CallRoomOptions } from './room.ts';
 import { WorkerPool, type WorkerPoolConfig } from './worker-pool.ts';
 
-export interface CallsConfig extends WorkerPoolConfig, CallRoomOptions {}
+export interface CallsConfig extends WorkerPoolConfig, CallRoomOptions {
+  recording: RecordingConfig;
+}
 
 export class CallService {
   readonly pool: WorkerPool;
@@ -30,12 +34,18 @@ export class CallService {
   readonly #db: Kysely<Database>;
   readonly #logger: Logger;
   readonly #config: CallsConfig;
+  /** Who was in which call, when (history.ts). */
+  readonly history: CallHistory;
+  /** Server-side recordings of running calls and their files (recording.ts). */
+  readonly recordings: RecordingService;
 
   constructor(config: CallsConfig, db: Kysely<Database>, logger: Logger) {
     this.#config = config;
     this.#db = db;
     this.#logger = logger;
     this.pool = new WorkerPool(config, logger);
+    this.history = new CallHistory(db, logger);
+    this.recordings = new RecordingService(config.recording, db, logger, this, this.history);
     this.pool.onWorkerDied = (meetingIds) => {
       for (const meetingId of meetingIds) this.#rooms.get(meetingId)?.workerDied();
     };
@@ -56,6 +66,7 @@ export class CallService {
     if (opening === undefined) {
       opening = CallRoom.create(this.pool, meetingId, this.#logger, this.#config).then((room) => {
         this.#rooms.set(meetingId, room);
+        this.history.track(room);
         room.onClose = () => {
           if (this.#rooms.get(meetingId) === room) this.#rooms.delete(meetingId);
         };
@@ -113,6 +124,7 @@ export class CallService {
       // Someone waiting to be let in learns nothing about who is inside.
       peers: waiting ? [] : [...room.peers.values()].filter((p) => p.id !== peer.id).map((p) => room.view(p)),
       resumed,
+      recording: this.recordings.isRecording(input.meetingId),
     };
   }
 
@@ -266,8 +278,11 @@ export class CallService {
   }
 
   async close(): Promise<void> {
+    // Recordings finish their files while their calls still run; history is written before the database closes.
+    await this.recordings.close();
     for (const room of this.#rooms.values()) room.close();
     this.#rooms.clear();
+    await this.history.flush();
     await this.pool.close();
   }
 }

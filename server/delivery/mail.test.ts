@@ -20,6 +20,8 @@ const codeMail = {
   html: `<p>Your code is <b>${CODE}</b>. It expires in 10 minutes.</p>`,
 };
 
+const INVITE = 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n';
+
 let dir: string;
 const cleanup: (() => Promise<void> | void)[] = [];
 
@@ -186,6 +188,18 @@ describe('mail through SMTP', () => {
     expect(logs.text()).not.toContain(codeMail.subject);
   });
 
+  it('carries a calendar invitation as a text/calendar alternative and an .ics attachment', async () => {
+    const server = await smtpServer();
+    await mailer(smtpTo(server)).send({ ...codeMail, icalEvent: { method: 'REQUEST', content: INVITE } });
+
+    const received = await server.waitForMessage();
+    expect(received.text).toContain(`Your code is ${CODE}.`);
+    expect(received.raw).toMatch(/Content-Type: text\/calendar; charset=utf-8; method=REQUEST/i);
+    expect(received.raw).toMatch(/Content-Type: application\/ics; name="?invite\.ics"?/i);
+    expect(received.raw).toMatch(/Content-Disposition: attachment; filename="?invite\.ics"?/i);
+    expect(received.raw).toContain(Buffer.from(INVITE).toString('base64').slice(0, 60));
+  });
+
   it('has no dev outbox to read', async () => {
     const server = await smtpServer();
     const error = asAppError(await rejectionOf(mailer(smtpTo(server)).listOutbox()));
@@ -211,6 +225,15 @@ describe('the dev outbox', () => {
     expect(parsed.messageId).toBe(sent.messageId);
     expect(parsed.text).toContain(`Your code is ${CODE}.`);
     expect(parsed.html).toContain(`<b>${CODE}</b>`);
+  });
+
+  it('keeps a calendar invitation in the .eml, named as asked', async () => {
+    const m = mailer({ kind: 'outbox', dir: join(dir, 'ics') });
+    await m.send({ ...codeMail, icalEvent: { method: 'CANCEL', content: INVITE, filename: 'cancel.ics' } });
+    const [entry] = await m.listOutbox();
+    const eml = readFileSync(entry!.emlFile, 'latin1');
+    expect(eml).toMatch(/text\/calendar; charset=utf-8; method=CANCEL/i);
+    expect(eml).toMatch(/filename="?cancel\.ics"?/i);
   });
 
   it('lists newest first and reads a message back with its code', async () => {

@@ -64,6 +64,20 @@ export interface OutgoingMail {
   subject: string;
   text: string;
   html?: string;
+  /**
+   * A calendar invitation (RFC 5546): sent both as a `text/calendar;
+   * method=…` alternative, which mail apps show as an invitation, and as an
+   * attached .ics file for everything else.
+   */
+  icalEvent?: CalendarAttachment;
+}
+
+export interface CalendarAttachment {
+  method: 'REQUEST' | 'CANCEL' | 'PUBLISH';
+  /** The iCalendar text (CRLF line ends). */
+  content: string;
+  /** Default `invite.ics`. */
+  filename?: string;
 }
 
 export interface SentMail {
@@ -137,6 +151,12 @@ export function createMailer(options: MailerOptions): Mailer {
 // local parts. The mail server has the last word on deliverability.
 const ADDRESS = /^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+$/;
 
+function calendarPart(mail: OutgoingMail): { icalEvent?: { method: string; content: string; filename: string } } {
+  if (mail.icalEvent === undefined) return {};
+  const { method, content, filename = 'invite.ics' } = mail.icalEvent;
+  return { icalEvent: { method, content, filename } };
+}
+
 function checkMail(mail: OutgoingMail): void {
   const to = mail.to.trim();
   if (to.length > 254 || !ADDRESS.test(to)) {
@@ -205,6 +225,7 @@ function createSmtpMailer(from: string, smtp: SmtpTransportOptions, logger: Logg
           subject: mail.subject,
           text: mail.text,
           ...(mail.html !== undefined ? { html: mail.html } : {}),
+          ...calendarPart(mail),
         });
         logger.info(
           {
@@ -364,6 +385,7 @@ export class MailOutbox {
       subject: mail.subject,
       text: mail.text,
       ...(mail.html !== undefined ? { html: mail.html } : {}),
+      ...calendarPart(mail),
     });
     const stamp = (this.#lastStamp = Math.max(Date.now(), this.#lastStamp + 1));
     const id = `${String(stamp).padStart(13, '0')}-${randomBytes(4).toString('hex')}`;

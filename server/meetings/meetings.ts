@@ -28,6 +28,12 @@ export type MeetingsTable = {
   time_zone: string | null;
   created_at: number;
   ended_at: number | null;
+  /** Added by 0013_schedule: shown in invitations. */
+  description: string | null;
+  /** iCalendar SEQUENCE of the invitations: bumped by each reschedule and by the cancellation. */
+  sequence: number;
+  /** Why the host cancelled (a cancelled meeting is ended). */
+  cancel_reason: string | null;
 };
 
 export type MeetingParticipantsTable = {
@@ -37,10 +43,29 @@ export type MeetingParticipantsTable = {
   invited_at: number;
 };
 
-/** The tables migration 0011_meetings creates (merged into server/db/schema.ts's `Database`). */
+/** Each user's time zone and working hours (0013_schedule). */
+export type UserAvailabilityTable = {
+  user_id: string;
+  time_zone: string;
+  /** `WeeklyHours` (shared/schedule.ts) as JSON. */
+  weekly_json: string;
+  updated_at: number;
+};
+
+/** Reminders sent: the key (meeting, user, start) makes each one go out once, whichever node claims it. */
+export type MeetingRemindersTable = {
+  meeting_id: string;
+  user_id: string;
+  starts_at: number;
+  sent_at: number;
+};
+
+/** The tables migrations 0011_meetings and 0013_schedule create (merged into server/db/schema.ts's `Database`). */
 export type MeetingTables = {
   meetings: MeetingsTable;
   meeting_participants: MeetingParticipantsTable;
+  user_availability: UserAvailabilityTable;
+  meeting_reminders: MeetingRemindersTable;
 };
 
 export interface MeetingsDeps {
@@ -71,7 +96,10 @@ export async function requireParticipant(
 }
 
 /** Looks up invitees by email; names the ones without an account on the `invitees` field. */
-async function usersByEmail(deps: MeetingsDeps, emails: readonly string[]): Promise<{ id: string; email: string }[]> {
+export async function usersByEmail(
+  deps: MeetingsDeps,
+  emails: readonly string[],
+): Promise<{ id: string; email: string }[]> {
   const wanted = [...new Set(emails.map((e) => e.trim().toLowerCase()))];
   if (wanted.length === 0) return [];
   const found = await deps.db
@@ -88,7 +116,7 @@ async function usersByEmail(deps: MeetingsDeps, emails: readonly string[]): Prom
   return found;
 }
 
-async function view(deps: MeetingsDeps, meeting: MeetingsTable, myRole: MeetingRole): Promise<MeetingView> {
+export async function view(deps: MeetingsDeps, meeting: MeetingsTable, myRole: MeetingRole): Promise<MeetingView> {
   const people = await deps.db
     .selectFrom('meeting_participants')
     .innerJoin('users', 'users.id', 'meeting_participants.user_id')
@@ -111,6 +139,11 @@ async function view(deps: MeetingsDeps, meeting: MeetingsTable, myRole: MeetingR
     participants,
     createdAt: new Date(meeting.created_at),
     endedAt: meeting.ended_at === null ? null : new Date(meeting.ended_at),
+    startsAt: meeting.starts_at === null ? null : new Date(meeting.starts_at),
+    endsAt: meeting.ends_at === null ? null : new Date(meeting.ends_at),
+    timeZone: meeting.time_zone,
+    description: meeting.description,
+    cancelReason: meeting.cancel_reason,
   };
 }
 
@@ -134,6 +167,9 @@ export async function createMeeting(
     time_zone: null,
     created_at: now,
     ended_at: null,
+    description: null,
+    sequence: 0,
+    cancel_reason: null,
   };
   await deps.db.transaction().execute(async (tx) => {
     await tx.insertInto('meetings').values(meeting).execute();

@@ -1,16 +1,54 @@
 /**
- * `meetings.*`: thin adapters to meetings.ts. Every procedure acts for the
- * signed-in user and sees only meetings they belong to.
+ * `meetings.*`: thin adapters to meetings.ts and scheduling.ts. Every
+ * procedure acts for the signed-in user and sees only meetings they belong to.
  */
 import { z } from 'zod';
-import { createMeetingInput, inviteToMeetingInput, meetingIdSchema } from '../../shared/meetings.ts';
+import {
+  cancelMeetingInput,
+  createMeetingInput,
+  inviteToMeetingInput,
+  meetingIdSchema,
+  rescheduleMeetingInput,
+  scheduleMeetingInput,
+} from '../../shared/meetings.ts';
+import type { ServerDeps } from '../context.ts';
 import { authedProcedure, router } from '../trpc.ts';
 import * as meetings from './meetings.ts';
+import * as scheduling from './scheduling.ts';
+
+/** What scheduling needs of the server. */
+export function schedulingDeps(deps: ServerDeps): scheduling.SchedulingDeps {
+  return {
+    db: deps.db,
+    mailer: deps.mailer,
+    logger: deps.logger,
+    publicOrigin: () => deps.publicOrigin(),
+    mailFrom: deps.config.mail.from,
+    reminderMinutes: deps.config.meetings.reminderMinutes,
+  };
+}
 
 export const meetingsRouter = router({
   create: authedProcedure
     .input(createMeetingInput)
     .mutation(({ ctx, input }) => meetings.createMeeting(ctx.deps, ctx.session.userId, input)),
+
+  /** A meeting at a set time; everyone invited gets a mail with a calendar file. */
+  schedule: authedProcedure
+    .input(scheduleMeetingInput)
+    .mutation(({ ctx, input }) => scheduling.scheduleMeeting(schedulingDeps(ctx.deps), ctx.session.userId, input)),
+
+  /** The host moves a scheduled meeting; everyone gets the updated invitation. */
+  reschedule: authedProcedure
+    .input(rescheduleMeetingInput)
+    .mutation(({ ctx, input }) => scheduling.rescheduleMeeting(schedulingDeps(ctx.deps), ctx.session.userId, input)),
+
+  /** The host cancels a scheduled meeting: it ends, its call closes, everyone gets the cancellation. */
+  cancel: authedProcedure.input(cancelMeetingInput).mutation(async ({ ctx, input }) => {
+    const cancelled = await scheduling.cancelMeeting(schedulingDeps(ctx.deps), ctx.session.userId, input);
+    ctx.deps.calls.endCall(input.meetingId);
+    return cancelled;
+  }),
 
   list: authedProcedure.query(async ({ ctx }) => {
     const mine = await meetings.listMeetings(ctx.deps, ctx.session.userId);
@@ -23,9 +61,10 @@ export const meetingsRouter = router({
     inCall: ctx.deps.calls.inCall(input.meetingId),
   })),
 
+  /** The host adds people; people added to a scheduled meeting get its invitation. */
   invite: authedProcedure
     .input(inviteToMeetingInput)
-    .mutation(({ ctx, input }) => meetings.inviteToMeeting(ctx.deps, ctx.session.userId, input)),
+    .mutation(({ ctx, input }) => scheduling.inviteAndMail(schedulingDeps(ctx.deps), ctx.session.userId, input)),
 
   /** The host ends the meeting: its call closes for everyone and cannot be joined again. */
   end: authedProcedure.input(z.object({ meetingId: meetingIdSchema })).mutation(async ({ ctx, input }) => {

@@ -7,7 +7,11 @@
  */
 import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { notificationHub } from '../../server/notifications/hub.ts';
+import type { CallHistoryTables } from '../../server/calls/history.ts';
+import { insertRecording, recordingsDb, type RecordingTables } from '../../server/calls/recording-store.ts';
 import { appRouter } from '../../server/router.ts';
+import { DEFAULT_WEEKLY_HOURS } from '../../shared/schedule.ts';
 import { apiClient, firstEventOf, mailTo, mailedCode, refusalOf } from '../support/api.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
@@ -48,6 +52,14 @@ const fakeAssertion = {
 };
 
 const callRef = () => ({ meetingId: crypto.randomUUID(), peerId: 'none' });
+
+const nextWeek = () => Date.now() + 7 * 24 * 3_600_000;
+const scheduleInput = (title: string) => ({
+  title,
+  startsAt: nextWeek(),
+  durationMinutes: 30,
+  timeZone: 'Europe/London',
+});
 
 const table: Record<string, Row> = {
   'system.info': { access: 'public', call: (c) => c.system.info.query() },
@@ -262,6 +274,123 @@ const table: Record<string, Row> = {
       expect((await alice.client.meetings.get.query({ meetingId: hers.id })).endedAt).toBeNull();
     },
   },
+  'meetings.schedule': {
+    access: 'authed',
+    call: (c) => c.meetings.schedule.mutate(scheduleInput('Planning')),
+    asOtherUser: async ({ alice, bob }) => {
+      const hers = await alice.client.meetings.schedule.mutate(scheduleInput('Alice only, scheduled'));
+      expect((await bob.client.meetings.list.query()).some((m) => m.id === hers.id)).toBe(false);
+      expect(await refusal(bob.client.meetings.get.query({ meetingId: hers.id }))).toBe('NOT_FOUND');
+    },
+  },
+  'meetings.reschedule': {
+    access: 'authed',
+    call: (c) =>
+      c.meetings.reschedule.mutate({ meetingId: crypto.randomUUID(), startsAt: nextWeek(), durationMinutes: 30 }),
+    asOtherUser: async ({ alice, bob }) => {
+      const hers = await alice.client.meetings.schedule.mutate(scheduleInput('Alice only, scheduled'));
+      const moved = { meetingId: hers.id, startsAt: nextWeek() + 3_600_000, durationMinutes: 60 };
+      expect(await refusal(bob.client.meetings.reschedule.mutate(moved))).toBe('NOT_FOUND');
+      expect((await alice.client.meetings.get.query({ meetingId: hers.id })).startsAt).toEqual(hers.startsAt);
+    },
+  },
+  'meetings.cancel': {
+    access: 'authed',
+    call: (c) => c.meetings.cancel.mutate({ meetingId: crypto.randomUUID() }),
+    asOtherUser: async ({ alice, bob }) => {
+      const hers = await alice.client.meetings.schedule.mutate(scheduleInput('Alice only, scheduled'));
+      expect(await refusal(bob.client.meetings.cancel.mutate({ meetingId: hers.id }))).toBe('NOT_FOUND');
+      expect((await alice.client.meetings.get.query({ meetingId: hers.id })).endedAt).toBeNull();
+    },
+  },
+  'schedule.availability.get': {
+    access: 'authed',
+    call: (c) => c.schedule.availability.get.query(),
+    asOtherUser: async ({ alice, bob }) => {
+      await alice.client.schedule.availability.set.mutate({ timeZone: 'Asia/Tokyo', weekly: DEFAULT_WEEKLY_HOURS });
+      expect((await bob.client.schedule.availability.get.query()).timeZone).not.toBe('Asia/Tokyo');
+    },
+  },
+  'schedule.availability.set': {
+    access: 'authed',
+    call: (c) => c.schedule.availability.set.mutate({ timeZone: 'UTC', weekly: DEFAULT_WEEKLY_HOURS }),
+    asOtherUser: async ({ alice, bob }) => {
+      await alice.client.schedule.availability.set.mutate({ timeZone: 'Asia/Tokyo', weekly: DEFAULT_WEEKLY_HOURS });
+      // Bob's own row changes; Alice's stays as she saved it.
+      await bob.client.schedule.availability.set.mutate({ timeZone: 'America/Chicago', weekly: DEFAULT_WEEKLY_HOURS });
+      expect((await alice.client.schedule.availability.get.query()).timeZone).toBe('Asia/Tokyo');
+      expect((await bob.client.schedule.availability.get.query()).timeZone).toBe('America/Chicago');
+    },
+  },
+  'schedule.suggest': {
+    access: 'authed',
+    call: (c) =>
+      c.schedule.suggest.query({
+        invitees: [],
+        durationMinutes: 30,
+        from: Date.now(),
+        to: nextWeek(),
+        timeZone: 'UTC',
+      }),
+    asOtherUser: async ({ alice, bob }) => {
+      await alice.client.schedule.availability.set.mutate({ timeZone: 'Asia/Tokyo', weekly: DEFAULT_WEEKLY_HOURS });
+      await alice.client.meetings.schedule.mutate(scheduleInput('Alice private topic'));
+      const answer = await bob.client.schedule.suggest.query({
+        invitees: [alice.email],
+        durationMinutes: 30,
+        from: Date.now(),
+        to: nextWeek() + 7 * 24 * 3_600_000,
+        timeZone: 'UTC',
+      });
+      // Times only: nothing of Alice's hours, zone or meetings.
+      expect(Object.keys(answer).sort()).toEqual(['assumedDefaults', 'slots', 'youAssumed']);
+      expect(JSON.stringify(answer)).not.toMatch(/Tokyo|Alice private topic/);
+      for (const slot of answer.slots) expect(Object.keys(slot).sort()).toEqual(['endsAt', 'startsAt']);
+      // Nor can Bob plan around the people of a meeting he is not in.
+      const hers = await alice.client.meetings.schedule.mutate(scheduleInput('Alice only, scheduled'));
+      expect(
+        await refusal(
+          bob.client.schedule.suggest.query({
+            invitees: [],
+            durationMinutes: 30,
+            from: Date.now(),
+            to: nextWeek(),
+            timeZone: 'UTC',
+            meetingId: hers.id,
+          }),
+        ),
+      ).toBe('NOT_FOUND');
+    },
+  },
+  'notifications.stream': {
+    access: 'authed',
+    call: (_c, _people, token) =>
+      firstEventOf(server.url, token, (client, handlers) => client.notifications.stream.subscribe(undefined, handlers)),
+    asOtherUser: async ({ alice, bob }) => {
+      const hub = notificationHub(server.deps);
+      const [aliceId, bobId] = [(await alice.client.auth.me.query()).id, (await bob.client.auth.me.query()).id];
+      const reminder = (meetingId: string) => ({
+        kind: 'meeting-reminder' as const,
+        meetingId,
+        title: meetingId,
+        startsAt: new Date(nextWeek()),
+        minutesBefore: 10,
+      });
+      // Alice's notification goes out first, every time: Bob's stream must still only ever see his own.
+      const timer = setInterval(() => {
+        hub.publish(aliceId, reminder('for-alice'));
+        hub.publish(bobId, reminder('for-bob'));
+      }, 50);
+      try {
+        const first = await firstEventOf(server.url, bob.accessToken, (client, handlers) =>
+          client.notifications.stream.subscribe(undefined, handlers),
+        );
+        expect(first).toMatchObject({ meetingId: 'for-bob' });
+      } finally {
+        clearInterval(timer);
+      }
+    },
+  },
   'calls.prepare': {
     access: 'authed',
     call: (c) => c.calls.prepare.mutate({ meetingId: crypto.randomUUID() }),
@@ -355,6 +484,59 @@ const table: Record<string, Row> = {
     access: 'authed',
     call: (c) => c.calls.host.transfer.mutate({ ...callRef(), targetPeerId: 'x' }),
   },
+  'calls.recording.start': {
+    access: 'authed',
+    call: (c) => c.calls.recording.start.mutate({ meetingId: crypto.randomUUID() }),
+    asOtherUser: async ({ alice, bob }) => {
+      const hers = await alice.client.meetings.create.mutate({ title: 'Alice only' });
+      expect(await refusal(bob.client.calls.recording.start.mutate({ meetingId: hers.id }))).toBe('NOT_FOUND');
+    },
+  },
+  'calls.recording.stop': {
+    access: 'authed',
+    call: (c) => c.calls.recording.stop.mutate({ meetingId: crypto.randomUUID() }),
+    asOtherUser: async ({ alice, bob }) => {
+      const hers = await alice.client.meetings.create.mutate({ title: 'Alice only' });
+      expect(await refusal(bob.client.calls.recording.stop.mutate({ meetingId: hers.id }))).toBe('NOT_FOUND');
+    },
+  },
+  'calls.recording.list': {
+    access: 'authed',
+    call: (c) => c.calls.recording.list.query({ meetingId: crypto.randomUUID() }),
+    asOtherUser: async ({ alice, bob }) => {
+      const { meetingId } = await aliceRecording(alice);
+      expect(await refusal(bob.client.calls.recording.list.query({ meetingId }))).toBe('NOT_FOUND');
+      expect(await alice.client.calls.recording.list.query({ meetingId })).toHaveLength(1);
+    },
+  },
+  'calls.recording.url': {
+    access: 'authed',
+    call: (c) => c.calls.recording.url.mutate({ recordingId: crypto.randomUUID() }),
+    asOtherUser: async ({ alice, bob }) => {
+      const { recordingId } = await aliceRecording(alice);
+      expect(await refusal(bob.client.calls.recording.url.mutate({ recordingId }))).toBe('NOT_FOUND');
+      const { url } = await alice.client.calls.recording.url.mutate({ recordingId });
+      // Her link is hers: with Bob's id in it, it is refused.
+      const path = new URL(url);
+      const [aliceId, bobId] = await Promise.all([alice, bob].map(async (p) => (await p.client.auth.me.query()).id));
+      const asBob = path.search.replace(aliceId!, bobId!);
+      expect((await fetch(`${server.url}${path.pathname}${asBob}`)).status).toBe(403);
+      expect(
+        (await fetch(`${server.url}${path.pathname}`, { headers: { authorization: `Bearer ${bob.accessToken}` } }))
+          .status,
+      ).toBe(404);
+    },
+  },
+  'calls.history': {
+    access: 'authed',
+    call: (c) => c.calls.history.query({}),
+    asOtherUser: async ({ alice, bob }) => {
+      const { meetingId } = await aliceRecording(alice);
+      expect((await alice.client.calls.history.query()).some((h) => h.meetingId === meetingId)).toBe(true);
+      expect((await bob.client.calls.history.query()).some((h) => h.meetingId === meetingId)).toBe(false);
+      expect(await refusal(bob.client.calls.history.query({ meetingId }))).toBe('NOT_FOUND');
+    },
+  },
   'mfa.sendStepUpCode': { access: 'authed', call: (c) => c.mfa.sendStepUpCode.mutate() },
   'mfa.stepUp': {
     access: 'authed',
@@ -407,6 +589,38 @@ const table: Record<string, Row> = {
     },
   },
 };
+
+/** A meeting of Alice's with a past call she was in and a ready recording of it (rows only: no media here). */
+async function aliceRecording(alice: Person): Promise<{ meetingId: string; recordingId: string }> {
+  const meeting = await alice.client.meetings.create.mutate({ title: 'Alice only' });
+  const aliceId = (await alice.client.auth.me.query()).id;
+  const db = server.deps.db.withTables<CallHistoryTables & RecordingTables>();
+  const now = Date.now();
+  const sessionId = crypto.randomUUID();
+  const recordingId = crypto.randomUUID();
+  await db
+    .insertInto('call_sessions')
+    .values({ id: sessionId, meeting_id: meeting.id, started_at: now - 60_000, ended_at: now })
+    .execute();
+  await db
+    .insertInto('call_participations')
+    .values({ id: crypto.randomUUID(), session_id: sessionId, user_id: aliceId, joined_at: now - 60_000, left_at: now })
+    .execute();
+  await insertRecording(recordingsDb(server.deps.db), {
+    id: recordingId,
+    meeting_id: meeting.id,
+    session_id: sessionId,
+    started_by: aliceId,
+    started_at: now - 50_000,
+    ended_at: now - 10_000,
+    duration_ms: 40_000,
+    size_bytes: 1_000,
+    file_name: `${recordingId}.webm`,
+    status: 'ready',
+    error: null,
+  });
+  return { meetingId: meeting.id, recordingId };
+}
 
 let smtp: TestSmtpServer;
 let server: TestServer;

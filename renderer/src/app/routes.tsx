@@ -15,6 +15,9 @@ import { SecurityPage } from '../security/SecurityPage.tsx';
 import { SettingsPage } from '../settings/SettingsPage.tsx';
 import { AppShell } from '../shell/AppShell.tsx';
 import { HOME_PATH, plannedAreas } from '../shell/navigation.ts';
+import { AvailabilityPage } from '../meetings/AvailabilityPage.tsx';
+import { MeetingReminders } from '../meetings/MeetingReminders.tsx';
+import { SchedulePage } from '../meetings/SchedulePage.tsx';
 import { NotFoundPage } from '../shell/NotFoundPage.tsx';
 import { RouteError } from '../shell/RouteError.tsx';
 
@@ -37,6 +40,7 @@ export const routes: RouteObject[] = [
     element: (
       <RequireSession>
         <AppShell />
+        <MeetingReminders />
       </RequireSession>
     ),
     // Only reached if the shell itself fails; screens fail inside the shell (below).
@@ -48,6 +52,8 @@ export const routes: RouteObject[] = [
           { index: true, loader: () => redirect(HOME_PATH) },
           ...plannedAreas.map((area) => ({ path: area, element: <PlannedArea area={area} /> })),
           { path: 'calls', element: <CallsPage /> },
+          { path: 'calls/schedule', element: <SchedulePage /> },
+          { path: 'calls/availability', element: <AvailabilityPage /> },
           { path: 'calls/:meetingId', element: <CallPage /> },
           { path: 'security', element: <SecurityPage /> },
           { path: 'settings', element: <SettingsPage /> },

@@ -12,6 +12,12 @@ import { useTRPC } from '../api/trpc.ts';
 import { ErrorNotice } from '../errors/ErrorNotice.tsx';
 import { SubmitButton, TextField } from '../forms/fields.tsx';
 import { useAccountForm } from '../forms/useAccountForm.ts';
+import {
+  isCancelled,
+  ScheduledBadge,
+  ScheduledMeetingActions,
+  scheduledTime,
+} from '../meetings/ScheduledMeetingActions.tsx';
 import { Page } from '../shell/Page.tsx';
 
 const startSchema = z.object({
@@ -53,6 +59,14 @@ export function CallsPage() {
   return (
     <Page title={t('nav.calls')}>
       <p className="lead">{t('calls.lead')}</p>
+      <p className="actions">
+        <Link className="button" to="/calls/schedule">
+          {t('meetings.list.schedule')}
+        </Link>
+        <Link className="button button-secondary" to="/calls/availability">
+          {t('meetings.list.availability')}
+        </Link>
+      </p>
       <section className="card" aria-labelledby="start-call-heading">
         <h2 id="start-call-heading">{t('calls.start.heading')}</h2>
         <form
@@ -93,16 +107,21 @@ export function CallsPage() {
               <li key={meeting.id} className="item">
                 <div>
                   <strong>{meeting.title}</strong>
+                  <ScheduledBadge meeting={meeting} />
                   <div className="muted">
-                    {meeting.participants.map((p) => p.displayName).join(', ')} · {when.format(meeting.createdAt)}
+                    {meeting.participants.map((p) => p.displayName).join(', ')} ·{' '}
+                    {scheduledTime(meeting, i18n.language) ?? when.format(meeting.createdAt)}
                   </div>
                   {meeting.endedAt === null && meeting.inCall.length > 0 && (
                     <span className="badge badge-success">
                       {t('calls.meetings.inCall', { count: meeting.inCall.length })}
                     </span>
                   )}
-                  {meeting.endedAt !== null && <span className="badge badge-muted">{t('calls.meetings.ended')}</span>}
+                  {meeting.endedAt !== null && !isCancelled(meeting) && (
+                    <span className="badge badge-muted">{t('calls.meetings.ended')}</span>
+                  )}
                 </div>
+                <ScheduledMeetingActions meeting={meeting} />
                 {meeting.endedAt === null && (
                   <Link
                     className="button button-secondary"

@@ -16,6 +16,8 @@ import * as m0008 from './0008_passkeys.ts';
 import * as m0009 from './0009_mfa_phone.ts';
 import * as m0010 from '../../drafts/migration.ts';
 import * as m0011 from '../../meetings/migration.ts';
+import * as m0012 from '../../calls/recording-migration.ts';
+import * as m0013 from '../../meetings/schedule-migration.ts';
 
 export type DatabaseEngine = 'sqlite' | 'postgres';
 
@@ -40,4 +42,6 @@ export const migrations: Readonly<Record<string, NumberedMigration>> = {
   '0009_mfa_phone': m0009,
   '0010_drafts': m0010,
   '0011_meetings': m0011,
+  '0012_recordings': m0012,
+  '0013_schedule': m0013,
 };
