@@ -2,9 +2,16 @@
  * `node build/bundle-electron.ts` (npm run build:electron): esbuild bundles
  * for the desktop app, next to the renderer Vite builds into dist/renderer.
  *
- *   electron/main.ts    → dist/electron/main.js     ESM, Node (Electron's main process)
- *   electron/preload.ts → dist/electron/preload.cjs CJS, sandboxed: may require only 'electron'
- *   server/cli.ts       → dist/server/cli.js        ESM, Node 22 (the embedded server's utility process)
+ *   electron/main.ts         → dist/electron/main.js          ESM, Node (Electron's main process)
+ *   electron/preload.ts      → dist/electron/preload.cjs      CJS, sandboxed: may require only 'electron'
+ *   electron/cache/worker.ts → dist/electron/cache-worker.mjs ESM, the local cache's worker thread
+ *   server/cli.ts            → dist/server/cli.js             ESM, Node 22 (the embedded server's utility process)
+ *   build/icons/*.png        → dist/electron/icons/tray*.png  the tray and notification icon
+ *
+ * The cache worker keeps better-sqlite3 external (a .node addon) and is
+ * `.mjs` so it is ESM wherever it lies: packaged, it runs from
+ * app.asar.unpacked (electron-builder.yml `asarUnpack`), where no
+ * package.json says "type": "module".
  *
  * Packages with native code or files loaded at run time stay external and
  * ship in node_modules (electron-builder's `files`): better-sqlite3 (a .node
@@ -12,7 +19,7 @@
  * data files by path), pino and pino-pretty (transports run in worker threads
  * that load files by path), pg-native (optional, not installed).
  */
-import { mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
 
@@ -29,6 +36,18 @@ export const serverExternals = [
   'bufferutil',
   'utf-8-validate',
 ];
+
+/** What the cache worker leaves outside its bundle (a native addon, loaded from node_modules). */
+export const cacheWorkerExternals = ['better-sqlite3'];
+
+/** The tray icons (dist/electron/icons/<name> ← build/icons/<size>.png); `@2x` for high-density screens. */
+export const trayIcons: Readonly<Record<string, string>> = {
+  'tray.png': '32x32.png',
+  'tray@2x.png': '64x64.png',
+  // macOS menu bar: 16 pt.
+  'tray-16.png': '16x16.png',
+  'tray-16@2x.png': '32x32.png',
+};
 
 /** ESM bundles of CommonJS packages still call require() for Node built-ins; give them one. */
 const requireShim = [
@@ -73,6 +92,16 @@ export async function bundleElectron(outDir: string = join(root, 'dist')): Promi
     },
     {
       ...common,
+      entryPoints: [join(root, 'electron', 'cache', 'worker.ts')],
+      outfile: join(outDir, 'electron', 'cache-worker.mjs'),
+      platform: 'node',
+      format: 'esm',
+      target: 'node22',
+      external: cacheWorkerExternals,
+      banner: { js: requireShim },
+    },
+    {
+      ...common,
       entryPoints: [join(root, 'server', 'cli.ts')],
       outfile: join(outDir, 'server', 'cli.js'),
       platform: 'node',
@@ -88,6 +117,10 @@ export async function bundleElectron(outDir: string = join(root, 'dist')): Promi
     const result = await build(options);
     outputs.push(...bundleSizes(result.metafile));
   }
+  const iconDir = join(outDir, 'electron', 'icons');
+  mkdirSync(iconDir, { recursive: true });
+  for (const [name, source] of Object.entries(trayIcons))
+    copyFileSync(join(root, 'build', 'icons', source), join(iconDir, name));
   return { outputs };
 }
 
@@ -106,7 +139,7 @@ if (import.meta.main) {
   try {
     const { outputs } = await bundleElectron();
     for (const { file, bytes } of outputs) {
-      console.log(`  ${relative(root, file).padEnd(28)} ${(bytes / 1024).toFixed(1).padStart(8)} KiB`);
+      console.log(`  ${relative(root, file).padEnd(32)} ${(bytes / 1024).toFixed(1).padStart(8)} KiB`);
     }
   } catch (error) {
     // esbuild has already printed the errors with their locations.

@@ -1,15 +1,24 @@
 /**
- * build/bundle-electron.ts: the three bundles exist, each imports only what
- * its runtime allows, and the server bundle starts and serves.
+ * build/bundle-electron.ts: the four bundles exist, each imports only what
+ * its runtime allows, the cache worker bundle opens a cache with
+ * better-sqlite3 and answers, and the server bundle starts and serves.
  * Built into node_modules/.cache so the externals resolve as in the app.
  */
 import { spawn } from 'node:child_process';
 import { builtinModules } from 'node:module';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleElectron, serverExternals, type BundleResult } from '../build/bundle-electron.ts';
+import {
+  bundleElectron,
+  cacheWorkerExternals,
+  serverExternals,
+  trayIcons,
+  type BundleResult,
+} from '../build/bundle-electron.ts';
+import { LocalCache } from './cache/local-cache.ts';
 import { childServerProcess, embeddedServerEnv, launchEmbeddedServer } from './embedded-server.ts';
 
 const root = resolve(import.meta.dirname, '..');
@@ -28,6 +37,17 @@ beforeAll(async () => {
 afterAll(() => {
   rmSync(outDir, { recursive: true, force: true });
   rmSync(dataDir, { recursive: true, force: true });
+});
+
+const draft = (id: string) => ({
+  id,
+  kind: 'note' as const,
+  subjectRef: null,
+  title: 'Draft',
+  body: 'text',
+  version: 1,
+  createdAt: 1_700_000_000_000,
+  updatedAt: 1_700_000_000_000,
 });
 
 const isNodeBuiltin = (specifier: string): boolean =>
@@ -54,6 +74,46 @@ describe('bundle-electron', () => {
     const specifiers = loads('electron', 'main.js');
     expect(specifiers).toContain('electron');
     expect(specifiers.filter((s) => s !== 'electron' && !isNodeBuiltin(s))).toEqual([]);
+  });
+
+  it('the cache worker is its own ESM bundle leaving only better-sqlite3 and Node built-ins outside', () => {
+    const outside = loads('electron', 'cache-worker.mjs').filter((s) => !isNodeBuiltin(s));
+    expect(outside).toEqual(cacheWorkerExternals);
+    const code = readFileSync(join(outDir, 'electron', 'cache-worker.mjs'), 'utf8');
+    expect(code).toMatch(/^import .* from "better-sqlite3";$/m);
+    // Nothing of main's (classic zod, shared/ schemas, tRPC) came in with it.
+    expect(code).not.toContain('createTRPCUntypedClient');
+  });
+
+  it('the bundled cache worker loads better-sqlite3, opens a cache file and answers', async () => {
+    const directory = mkdtempSync(join(dataDir, 'cache-'));
+    const cache = await LocalCache.open({
+      directory,
+      serverOrigin: 'https://megilance.example.com',
+      accountId: 'bundle-user',
+      workerUrl: pathToFileURL(join(outDir, 'electron', 'cache-worker.mjs')),
+    });
+    try {
+      expect(cache.migrated.length).toBeGreaterThan(0);
+      await cache.putRecords([
+        { kind: 'draft', id: 'd1', payload: draft('d1') },
+        { kind: 'job', id: 'j1', payload: { title: 'Logo design' } },
+      ]);
+      expect(await cache.getRecord('job', 'j1')).toMatchObject({ payload: { title: 'Logo design' } });
+      const stats = await cache.stats();
+      expect(stats.records).toEqual({ draft: 1, job: 1 });
+      // The worker parses requests (zod/mini with its English messages bundled in).
+      await expect(cache.getRecord('job', '')).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+    } finally {
+      await cache.destroy();
+    }
+    expect(existsSync(cache.file)).toBe(false);
+  });
+
+  it('copies the tray icons', () => {
+    for (const name of Object.keys(trayIcons)) {
+      expect(existsSync(join(outDir, 'electron', 'icons', name)), name).toBe(true);
+    }
   });
 
   it('the server leaves only the declared externals outside', () => {

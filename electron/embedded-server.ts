@@ -38,6 +38,14 @@ export interface EmbeddedServerEnvOptions {
   userDataDir: string;
   /** The built UI the server serves at / (dist/renderer). */
   rendererDir: string;
+  /**
+   * The SFU's worker binary, for a packaged app (electron-builder.yml ships it
+   * to `resources/mediasoup/`). The server bundle contains mediasoup's
+   * JavaScript but not its node_modules folder, where mediasoup looks for the
+   * binary by default (and, not finding the package, fails as it loads), so
+   * the packaged app always names it. A MEDIASOUP_WORKER_BIN the user set wins.
+   */
+  mediasoupWorkerBin?: string;
 }
 
 /**
@@ -66,6 +74,9 @@ export function embeddedServerEnv(
     MEGILANCE_RENDERER_DIR: options.rendererDir,
     // JSON lines, for the log file; pino-pretty is not shipped with the app.
     LOG_PRETTY: 'false',
+    ...(options.mediasoupWorkerBin === undefined || env['MEDIASOUP_WORKER_BIN'] !== undefined
+      ? {}
+      : { MEDIASOUP_WORKER_BIN: options.mediasoupWorkerBin }),
   };
 }
 

@@ -35,7 +35,7 @@ afterEach(() => {
   for (const dir of temporary.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-function setUp(appOrigin = APP) {
+function setUp(appOrigin = APP, serverUrl = appOrigin.startsWith('http') ? appOrigin : APP) {
   const openExternal = vi.fn((_url: string) => Promise.resolve());
   const keychain = new FakeKeychain();
   const userData = mkdtempSync(join(tmpdir(), 'megilance-ipc-'));
@@ -43,17 +43,50 @@ function setUp(appOrigin = APP) {
   // Nothing listens on port 9: a refresh that got through would answer server-unavailable, not throw.
   const fetch = vi.fn(globalThis.fetch);
   const credentials = createDesktopCredentials({
-    serverUrl: appOrigin,
+    serverUrl,
     store: keychain,
     preferencesDir: userData,
     fetch,
   });
-  const handlers = createIpcHandlers({ appOrigin, appInfo, openExternal, credentials });
-  return { handlers, openExternal, keychain, userData, fetch };
+  const desktop = fakeDesktop();
+  const handlers = createIpcHandlers({ appOrigin, appInfo, openExternal, credentials, ...desktop.deps });
+  return { handlers, openExternal, keychain, userData, fetch, desktop };
+}
+
+/**
+ * Stand-ins for the offline data, notifications, tray and updates: each
+ * method a spy, so a test can see that a refused call reached none of them.
+ * (offline-data.test.ts runs the real ones behind these handlers.)
+ */
+function fakeDesktop() {
+  const item = { id: ITEM, status: 'pending' };
+  const offline = {
+    stats: vi.fn(() => Promise.resolve({ open: false as const, reason: 'signed-out' as const })),
+    clear: vi.fn(() => Promise.resolve({ cleared: false as const, reason: 'signed-out' as const })),
+    getRecord: vi.fn(() => Promise.resolve(null)),
+    readCollection: vi.fn(() => Promise.resolve(null)),
+    putRecords: vi.fn(() => Promise.resolve(null)),
+    writeCollection: vi.fn(() => Promise.resolve(null)),
+    outboxState: vi.fn(() => Promise.resolve({ available: false as const })),
+    enqueue: vi.fn(() => Promise.resolve(item as never)),
+    replay: vi.fn(() => Promise.resolve(null)),
+    keepMine: vi.fn(() => Promise.resolve(item as never)),
+    takeTheirs: vi.fn(() => Promise.resolve([ITEM])),
+    retryFailed: vi.fn(() => Promise.resolve(item as never)),
+    discard: vi.fn(() => Promise.resolve([ITEM])),
+  };
+  const notifications = { show: vi.fn(() => ({ shown: true as const })) };
+  const tray = { setUnreadCount: vi.fn() };
+  const updates = { status: vi.fn(() => ({ state: 'off' as const, reason: 'development' as const })) };
+  const spies = [...Object.values(offline), notifications.show, tray.setUnreadCount, updates.status];
+  return { deps: { offline, notifications, tray, updates }, offline, notifications, tray, updates, spies };
 }
 
 const TOKEN = 'mlr_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
 const USER = '0b7c4a52-5d1e-4a4e-9d3c-2f6f5f6b7a11';
+const ITEM = '6f1f4c8e-2b7a-4a58-9a55-0c1f6d3e9b21';
+const DRAFT = { id: ITEM, kind: 'note', title: 'Offer', body: 'Hello' };
+const NOTE = { title: 'New message', body: 'Ada: are you free?', kind: 'message', route: `/messages/${ITEM}` };
 
 /** Every handler with arguments that are valid for it, so each can be tried from a foreign sender. */
 const validCalls = [
@@ -64,6 +97,25 @@ const validCalls = [
   ['credentials.refresh', []],
   ['credentials.forget', []],
   ['credentials.chooseMode', ['session-only']],
+  ['cache.stats', []],
+  ['cache.clear', [{ includeOutbox: false }]],
+  ['cache.getRecord', [{ kind: 'draft', id: ITEM }]],
+  ['cache.readCollection', [{ collection: { name: 'drafts', kind: 'draft' }, limit: 50 }]],
+  ['cache.putRecords', [{ records: [{ kind: 'job', id: 'j1', payload: { title: 'Logo' } }] }]],
+  [
+    'cache.writeCollection',
+    [{ collection: { name: 'jobs:feed', kind: 'job' }, items: [{ id: 'j1', payload: {}, sortKey: -1 }], range: 'all' }],
+  ],
+  ['outbox.state', []],
+  ['outbox.enqueue', [{ procedure: 'drafts.save', input: DRAFT, baseVersion: 0 }]],
+  ['outbox.replay', []],
+  ['outbox.keepMine', [ITEM]],
+  ['outbox.takeTheirs', [ITEM]],
+  ['outbox.retryFailed', [ITEM]],
+  ['outbox.discard', [ITEM]],
+  ['notifications.show', [NOTE]],
+  ['tray.setUnreadCount', [3]],
+  ['updates.status', []],
 ] as const;
 
 function handlerOf(handlers: ReturnType<typeof setUp>['handlers'], name: string) {
@@ -114,7 +166,7 @@ describe('IPC handlers', () => {
       ['an about:blank frame', 'about:blank'],
       ['a destroyed frame', null],
     ])('refuses a sender from %s', async (_what, url) => {
-      const { handlers, openExternal, keychain, userData, fetch } = setUp();
+      const { handlers, openExternal, keychain, userData, fetch, desktop } = setUp();
       const call = handlerOf(handlers, name)(from(url), ...args);
       await expect(call).rejects.toThrow(DesktopIpcError);
       await expect(call).rejects.toMatchObject({
@@ -126,7 +178,38 @@ describe('IPC handlers', () => {
       expect(keychain.calls).toEqual([]);
       expect(fetch).not.toHaveBeenCalled();
       expect(() => readFileSync(join(userData, 'credentials.json'))).toThrow(/ENOENT/);
+      // No cache, outbox, notification, tray or update code ran.
+      for (const spy of desktop.spies) expect(spy).not.toHaveBeenCalled();
     });
+  });
+
+  it('accepts the app:// origin when the app is served from there, and refuses the server then', async () => {
+    const { handlers, desktop } = setUp('app://megilance');
+    await expect(handlers.tray.setUnreadCount(from('app://megilance/messages'), 5)).resolves.toBeUndefined();
+    expect(desktop.tray.setUnreadCount).toHaveBeenCalledExactlyOnceWith(5);
+    for (const url of [`${APP}/`, 'app://megilance.evil/', 'app://evil/', 'app://user@megilance/']) {
+      await expect(handlers.tray.setUnreadCount(from(url), 1)).rejects.toMatchObject({ code: 'FOREIGN_SENDER' });
+    }
+    expect(desktop.tray.setUnreadCount).toHaveBeenCalledOnce();
+  });
+
+  it('each new handler passes its parsed arguments on', async () => {
+    const { handlers, desktop } = setUp();
+    const page = from(`${APP}/settings`);
+    await handlers.cache.clear(page, { includeOutbox: true });
+    expect(desktop.offline.clear).toHaveBeenCalledWith({ includeOutbox: true });
+    await handlers.outbox.enqueue(page, { procedure: 'drafts.save', input: DRAFT, baseVersion: 2 });
+    // zod filled the schema's defaults in: what main gets is the parsed input.
+    expect(desktop.offline.enqueue).toHaveBeenCalledWith({
+      procedure: 'drafts.save',
+      input: { ...DRAFT, subjectRef: null },
+      baseVersion: 2,
+    });
+    await handlers.outbox.takeTheirs(page, ITEM);
+    expect(desktop.offline.takeTheirs).toHaveBeenCalledWith(ITEM);
+    await expect(handlers.notifications.show(page, NOTE)).resolves.toEqual({ shown: true });
+    expect(desktop.notifications.show).toHaveBeenCalledWith(NOTE);
+    await expect(handlers.updates.status(page)).resolves.toEqual({ state: 'off', reason: 'development' });
   });
 
   it.each([
@@ -157,8 +240,70 @@ describe('IPC handlers', () => {
     ['credentials.chooseMode', ['plaintext-file']],
     ['credentials.chooseMode', [{ mode: 'keychain' }]],
     ['credentials.chooseMode', ['keychain', 'extra']],
-  ])('%s refuses malformed arguments %j', async (name, args) => {
-    const { handlers, openExternal, keychain, fetch } = setUp();
+    ['cache.stats', [{}]],
+    ['cache.clear', []],
+    ['cache.clear', [{}]],
+    ['cache.clear', [{ includeOutbox: 'yes' }]],
+    ['cache.clear', [{ includeOutbox: true, file: '/etc/passwd' }]],
+    ['cache.getRecord', [{ kind: 'secrets', id: 'x' }]],
+    ['cache.getRecord', [{ kind: 'draft', id: '' }]],
+    ['cache.getRecord', [{ kind: 'draft', id: 'x'.repeat(257) }]],
+    ['cache.readCollection', [{ collection: { name: 'drafts', kind: 'draft' }, limit: 0 }]],
+    ['cache.readCollection', [{ collection: { name: 'drafts', kind: 'draft' }, limit: 5000 }]],
+    ['cache.readCollection', [{ collection: { name: '../x', kind: 'draft' }, limit: 5 }]],
+    ['cache.readCollection', [{ collection: { name: "x'; DROP TABLE records; --", kind: 'draft' }, limit: 5 }]],
+    ['cache.putRecords', [{ records: 'all' }]],
+    ['cache.putRecords', [{ records: [{ kind: 'job', id: 'j1', payload: 'text' }] }]],
+    ['cache.putRecords', [{ records: [{ kind: 'job', id: 'j1', payload: { at: new Date(0) } }] }]],
+    ['cache.putRecords', [{ records: [{ kind: 'job', id: 'j1', payload: {}, serverUpdatedAt: -1 }] }]],
+    [
+      'cache.putRecords',
+      [{ records: Array.from({ length: 1001 }, (_, i) => ({ kind: 'job', id: `j${i}`, payload: {} })) }],
+    ],
+    ['cache.putRecords', [{ records: [{ kind: 'job', id: 'j1', payload: { text: 'x'.repeat(8_000_001) } }] }]],
+    ['cache.writeCollection', [{ collection: { name: 'drafts', kind: 'draft' }, items: [], range: 'everything' }]],
+    ['cache.writeCollection', [{ collection: { name: 'drafts', kind: 'draft' }, items: [{ id: 'd' }], range: 'all' }]],
+    ['outbox.state', ['now']],
+    ['outbox.enqueue', []],
+    ['outbox.enqueue', [{ procedure: 'auth.deleteAccount', input: {}, baseVersion: 0 }]],
+    ['outbox.enqueue', [{ procedure: 'drafts.save', input: DRAFT }]],
+    ['outbox.enqueue', [{ procedure: 'drafts.save', input: { ...DRAFT, id: 'not-a-uuid' }, baseVersion: 0 }]],
+    ['outbox.enqueue', [{ procedure: 'drafts.save', input: { ...DRAFT, kind: 'contract' }, baseVersion: 0 }]],
+    ['outbox.enqueue', [{ procedure: 'drafts.save', input: { ...DRAFT, body: 'x'.repeat(100_001) }, baseVersion: 0 }]],
+    [
+      'outbox.enqueue',
+      [{ procedure: 'drafts.save', input: { ...DRAFT, idempotencyKey: 'k'.repeat(20) }, baseVersion: 0 }],
+    ],
+    ['outbox.enqueue', [{ procedure: 'drafts.save', input: DRAFT, baseVersion: -1 }]],
+    [
+      'outbox.enqueue',
+      [{ procedure: 'drafts.remove', input: { id: ITEM }, baseVersion: 0, url: 'https://evil.example' }],
+    ],
+    ['outbox.replay', [true]],
+    ['outbox.keepMine', []],
+    ['outbox.keepMine', ['1']],
+    ['outbox.takeTheirs', [{ id: ITEM }]],
+    ['outbox.retryFailed', [`${ITEM}' OR 1=1`]],
+    ['outbox.discard', [ITEM, ITEM]],
+    ['notifications.show', []],
+    ['notifications.show', [{ ...NOTE, title: '' }]],
+    ['notifications.show', [{ ...NOTE, title: 'x'.repeat(121) }]],
+    ['notifications.show', [{ ...NOTE, body: 'x'.repeat(501) }]],
+    ['notifications.show', [{ ...NOTE, kind: 'alert' }]],
+    ['notifications.show', [{ ...NOTE, route: 'https://evil.example/' }]],
+    ['notifications.show', [{ ...NOTE, route: '//evil.example/x' }]],
+    ['notifications.show', [{ ...NOTE, route: '/calls/../../etc' }]],
+    ['notifications.show', [{ ...NOTE, route: 'javascript:alert(1)' }]],
+    ['notifications.show', [{ ...NOTE, icon: '/etc/passwd' }]],
+    ['tray.setUnreadCount', []],
+    ['tray.setUnreadCount', [-1]],
+    ['tray.setUnreadCount', [10_000]],
+    ['tray.setUnreadCount', [1.5]],
+    ['tray.setUnreadCount', ['3']],
+    ['tray.setUnreadCount', [Number.NaN]],
+    ['updates.status', ['check']],
+  ])('%s refuses malformed arguments (case %#)', async (name, args) => {
+    const { handlers, openExternal, keychain, fetch, desktop } = setUp();
     const call = handlerOf(handlers, name)(from(`${APP}/`), ...args);
     await expect(call).rejects.toMatchObject({
       code: 'INVALID_PAYLOAD',
@@ -169,6 +314,7 @@ describe('IPC handlers', () => {
     expect(openExternal).not.toHaveBeenCalled();
     expect(keychain.calls).toEqual([]);
     expect(fetch).not.toHaveBeenCalled();
+    for (const spy of desktop.spies) expect(spy).not.toHaveBeenCalled();
   });
 });
 

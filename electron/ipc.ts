@@ -12,7 +12,11 @@ import * as z from 'zod';
 import { desktopIpcArgs, type DesktopAppInfo } from '../shared/desktop-api.ts';
 import type { DesktopCredentials } from './credentials-sign-in.ts';
 import { ipcChannel } from './ipc-channels.ts';
+import type { DesktopNotifier } from './notifications.ts';
+import type { OfflineData } from './offline-data.ts';
 import { isAppUrl, openExternalSafely, type OpenExternal } from './security.ts';
+import type { UnreadTray } from './tray.ts';
+import type { UpdateService } from './updates.ts';
 
 /** The part of Electron's IpcMainInvokeEvent a handler looks at. */
 export interface IpcInvokeEventLike {
@@ -74,6 +78,26 @@ export interface IpcDependencies {
   openExternal: OpenExternal;
   /** Sign-in kept between launches for the app's server (credentials-sign-in.ts). */
   credentials: DesktopCredentials;
+  /** The signed-in account's cache and outbox (offline-data.ts). */
+  offline: Pick<
+    OfflineData,
+    | 'stats'
+    | 'clear'
+    | 'getRecord'
+    | 'readCollection'
+    | 'putRecords'
+    | 'writeCollection'
+    | 'outboxState'
+    | 'enqueue'
+    | 'replay'
+    | 'keepMine'
+    | 'takeTheirs'
+    | 'retryFailed'
+    | 'discard'
+  >;
+  notifications: Pick<DesktopNotifier, 'show'>;
+  tray: Pick<UnreadTray, 'setUnreadCount'>;
+  updates: Pick<UpdateService, 'status'>;
 }
 
 export function createIpcHandlers(deps: IpcDependencies) {
@@ -104,6 +128,57 @@ export function createIpcHandlers(deps: IpcDependencies) {
       chooseMode: defineHandler(appOrigin, 'credentials.chooseMode', desktopIpcArgs.credentials.chooseMode, (mode) =>
         deps.credentials.chooseMode(mode),
       ),
+    },
+    cache: {
+      stats: defineHandler(appOrigin, 'cache.stats', desktopIpcArgs.cache.stats, () => deps.offline.stats()),
+      clear: defineHandler(appOrigin, 'cache.clear', desktopIpcArgs.cache.clear, (input) => deps.offline.clear(input)),
+      getRecord: defineHandler(appOrigin, 'cache.getRecord', desktopIpcArgs.cache.getRecord, (input) =>
+        deps.offline.getRecord(input),
+      ),
+      readCollection: defineHandler(appOrigin, 'cache.readCollection', desktopIpcArgs.cache.readCollection, (input) =>
+        deps.offline.readCollection(input),
+      ),
+      putRecords: defineHandler(appOrigin, 'cache.putRecords', desktopIpcArgs.cache.putRecords, (input) =>
+        deps.offline.putRecords(input),
+      ),
+      writeCollection: defineHandler(
+        appOrigin,
+        'cache.writeCollection',
+        desktopIpcArgs.cache.writeCollection,
+        (input) => deps.offline.writeCollection(input),
+      ),
+    },
+    outbox: {
+      state: defineHandler(appOrigin, 'outbox.state', desktopIpcArgs.outbox.state, () => deps.offline.outboxState()),
+      enqueue: defineHandler(appOrigin, 'outbox.enqueue', desktopIpcArgs.outbox.enqueue, (input) =>
+        deps.offline.enqueue(input),
+      ),
+      replay: defineHandler(appOrigin, 'outbox.replay', desktopIpcArgs.outbox.replay, () => deps.offline.replay()),
+      keepMine: defineHandler(appOrigin, 'outbox.keepMine', desktopIpcArgs.outbox.keepMine, (id) =>
+        deps.offline.keepMine(id),
+      ),
+      takeTheirs: defineHandler(appOrigin, 'outbox.takeTheirs', desktopIpcArgs.outbox.takeTheirs, (id) =>
+        deps.offline.takeTheirs(id),
+      ),
+      retryFailed: defineHandler(appOrigin, 'outbox.retryFailed', desktopIpcArgs.outbox.retryFailed, (id) =>
+        deps.offline.retryFailed(id),
+      ),
+      discard: defineHandler(appOrigin, 'outbox.discard', desktopIpcArgs.outbox.discard, (id) =>
+        deps.offline.discard(id),
+      ),
+    },
+    notifications: {
+      show: defineHandler(appOrigin, 'notifications.show', desktopIpcArgs.notifications.show, (input) =>
+        deps.notifications.show(input),
+      ),
+    },
+    tray: {
+      setUnreadCount: defineHandler(appOrigin, 'tray.setUnreadCount', desktopIpcArgs.tray.setUnreadCount, (count) =>
+        deps.tray.setUnreadCount(count),
+      ),
+    },
+    updates: {
+      status: defineHandler(appOrigin, 'updates.status', desktopIpcArgs.updates.status, () => deps.updates.status()),
     },
   } satisfies {
     [N in keyof typeof desktopIpcArgs]: Record<keyof (typeof desktopIpcArgs)[N], IpcHandler<ArgsSchema, unknown>>;

@@ -11,6 +11,8 @@ import {
   ExternalLinkRefusedError,
   mainWindowOptions,
   openExternalSafely,
+  pageOriginOf,
+  secureSession,
   withContentSecurityPolicy,
   type PermissionCheckDetails,
   type PermissionRequestDetails,
@@ -18,7 +20,11 @@ import {
   type SecurableSession,
   type SecurableWebContents,
 } from './security.ts';
-import { contentSecurityPolicyHeader } from '../shared/content-security-policy.ts';
+import {
+  contentSecurityPolicy,
+  contentSecurityPolicyHeader,
+  desktopAppContentSecurityPolicy,
+} from '../shared/content-security-policy.ts';
 
 const APP = 'http://127.0.0.1:41234';
 const bootstrap = { serverUrl: APP, appVersion: '0.1.0', platform: 'linux' } as const;
@@ -286,5 +292,68 @@ describe('applySecurity wiring', () => {
     );
     expect(responses[0]?.responseHeaders?.['Content-Security-Policy']).toEqual([contentSecurityPolicyHeader()]);
     expect(responses[1]).toEqual({});
+  });
+});
+
+describe('the packaged app on app://megilance', () => {
+  const APP_SCHEME = 'app://megilance';
+
+  it('has an origin like a standard scheme: host only, lower-cased, no user or port', () => {
+    expect(pageOriginOf('app://megilance/calls/x?y#z')).toBe(APP_SCHEME);
+    expect(pageOriginOf('app://MegiLance/')).toBe(APP_SCHEME);
+    expect(pageOriginOf('app://user@megilance/')).toBeUndefined();
+    expect(pageOriginOf('app://megilance:99/')).toBeUndefined();
+    expect(pageOriginOf('app:///x')).toBeUndefined();
+    expect(pageOriginOf('file:///x')).toBeUndefined();
+    expect(pageOriginOf('https://megilance.example.com/x')).toBe('https://megilance.example.com');
+  });
+
+  it('navigation, permissions and IPC senders: app:// only, the server’s own pages are foreign then', () => {
+    expect(allowNavigation('app://megilance/jobs', APP_SCHEME)).toBe(true);
+    expect(allowNavigation('app://megilance.evil/', APP_SCHEME)).toBe(false);
+    expect(allowNavigation('app://evil/', APP_SCHEME)).toBe(false);
+    expect(allowNavigation(`${APP}/`, APP_SCHEME)).toBe(false);
+    for (const permission of ['media', 'display-capture', 'notifications']) {
+      expect(allowPermission(permission, ['app://megilance/calls/x'], APP_SCHEME)).toBe(true);
+      expect(allowPermission(permission, [APP], APP_SCHEME)).toBe(false);
+      expect(allowPermission(permission, ['app://megilance/', 'https://evil.example'], APP_SCHEME)).toBe(false);
+    }
+    expect(allowPermission('geolocation', ['app://megilance/'], APP_SCHEME)).toBe(false);
+  });
+
+  it('its CSP names the server where the page reaches it, and nowhere else; the server’s policy is unchanged', () => {
+    const policy = desktopAppContentSecurityPolicy(APP);
+    expect(policy['connectSrc']).toEqual(["'self'", 'ws:', 'wss:', APP]);
+    expect(policy['imgSrc']).toEqual(["'self'", 'data:', 'blob:', APP]);
+    expect(policy['mediaSrc']).toEqual(["'self'", 'blob:', APP]);
+    expect(policy['scriptSrc']).toEqual(["'self'"]);
+    expect(policy['defaultSrc']).toEqual(["'self'"]);
+    expect(contentSecurityPolicy.connectSrc).toEqual(["'self'", 'ws:', 'wss:']);
+    expect(() => desktopAppContentSecurityPolicy("http://x; script-src 'unsafe-inline'")).toThrow(
+      /Not a server origin/,
+    );
+    expect(() => desktopAppContentSecurityPolicy('http://x y')).toThrow(/Not a server origin/);
+  });
+
+  it('the session adds that policy (not the server’s) to the app’s documents', () => {
+    let onHeaders:
+      ((d: ResponseDetails, cb: (r: { responseHeaders?: Record<string, string[]> }) => void) => void) | undefined;
+    const session: SecurableSession = {
+      setPermissionRequestHandler: () => undefined,
+      setPermissionCheckHandler: () => undefined,
+      setDevicePermissionHandler: () => undefined,
+      webRequest: { onHeadersReceived: (listener) => void (onHeaders = listener) },
+    };
+    const header = contentSecurityPolicyHeader(desktopAppContentSecurityPolicy(APP));
+    secureSession(session, APP_SCHEME, header);
+    let answered: Record<string, string[]> | undefined;
+    onHeaders?.(
+      { url: 'app://megilance/', resourceType: 'mainFrame', responseHeaders: { 'content-security-policy': [header] } },
+      (r) => (answered = r.responseHeaders),
+    );
+    // The protocol handler sent the same policy already: not doubled.
+    expect(answered).toEqual({ 'content-security-policy': [header] });
+    onHeaders?.({ url: `${APP}/`, resourceType: 'mainFrame' }, (r) => (answered = r.responseHeaders));
+    expect(answered).toBeUndefined();
   });
 });

@@ -12,9 +12,14 @@
  */
 import type { BrowserWindowConstructorOptions } from 'electron';
 import { contentSecurityPolicyHeader } from '../shared/content-security-policy.ts';
-import { encodeDesktopBootstrap, type DesktopBootstrap } from '../shared/desktop-api.ts';
+import { DESKTOP_APP_SCHEME, encodeDesktopBootstrap, type DesktopBootstrap } from '../shared/desktop-api.ts';
 
 // ── Origins ────────────────────────────────────────────────────────────────
+//
+// The app's pages have one origin: the server's (`http://127.0.0.1:<port>`,
+// `https://megilance.example.com`) when the window loads the server's pages,
+// or `app://megilance` when the packaged renderer is served by main
+// (app-protocol.ts). Every rule below compares against that one origin.
 
 /** The origin of an http(s) URL, or undefined for anything else (file:, data:, opaque, unparseable). */
 export function httpOriginOf(url: string): string | undefined {
@@ -28,9 +33,31 @@ export function httpOriginOf(url: string): string | undefined {
   return parsed.origin;
 }
 
-/** True when `url` belongs to the app: same scheme, host and port as `appOrigin`. */
+/**
+ * The origin of a page URL the app may own: http(s) as the URL standard
+ * says, and `app://<host>` for the app's privileged scheme (a standard scheme
+ * in Chromium, while Node's URL treats it as opaque, so it is spelled out
+ * here). Anything else (file:, data:, about:, blob:, other schemes) has none.
+ */
+export function pageOriginOf(url: string): string | undefined {
+  const http = httpOriginOf(url);
+  if (http !== undefined) return http;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined;
+  }
+  if (parsed.protocol !== `${DESKTOP_APP_SCHEME}:`) return undefined;
+  if (parsed.username !== '' || parsed.password !== '' || parsed.port !== '' || parsed.hostname === '') {
+    return undefined;
+  }
+  return `${DESKTOP_APP_SCHEME}://${parsed.hostname.toLowerCase()}`;
+}
+
+/** True when `url` belongs to the app: the same origin as `appOrigin` (scheme, host and port). */
 export function isAppUrl(url: string, appOrigin: string): boolean {
-  const origin = httpOriginOf(url);
+  const origin = pageOriginOf(url);
   return origin !== undefined && origin === appOrigin;
 }
 
@@ -170,11 +197,11 @@ export interface ResponseDetails {
 export function withContentSecurityPolicy(
   details: ResponseDetails,
   appOrigin: string,
+  policy: string = contentSecurityPolicyHeader(),
 ): Record<string, string[]> | undefined {
   const isDocument = details.resourceType === 'mainFrame' || details.resourceType === 'subFrame';
   if (!isDocument || !isAppUrl(details.url, appOrigin)) return undefined;
   const headers = { ...details.responseHeaders };
-  const policy = contentSecurityPolicyHeader();
   const existing = Object.keys(headers).find((name) => name.toLowerCase() === 'content-security-policy');
   if (existing === undefined) {
     headers['Content-Security-Policy'] = [policy];
@@ -191,6 +218,8 @@ export interface MainWindowSettings {
   /** Absolute path of the bundled preload (dist/electron/preload.cjs). */
   preloadPath: string;
   bootstrap: DesktopBootstrap;
+  /** Where the window was last (window-state.ts), already fitted to a display; default: centred, 1280×820. */
+  bounds?: { x?: number; y?: number; width: number; height: number };
 }
 
 /** The secure webPreferences every MegiLance window uses. */
@@ -220,6 +249,7 @@ export function mainWindowOptions(settings: MainWindowSettings): BrowserWindowCo
     title: 'MegiLance',
     width: 1280,
     height: 820,
+    ...settings.bounds,
     minWidth: 900,
     minHeight: 600,
     // Shown on 'ready-to-show', so the user never sees a blank frame.
@@ -312,8 +342,17 @@ export function lockWebContents(contents: SecurableWebContents, options: Securit
   });
 }
 
-/** Permission handlers and the CSP header, for the session the app's windows use. */
-export function secureSession(session: SecurableSession, appOrigin: string): void {
+/**
+ * Permission handlers and the CSP header, for the session the app's windows
+ * use. `contentSecurityPolicy` is the header value for the app's documents
+ * (default: the server's policy; pages on app:// also need the server's
+ * origin in connect-src, see app-protocol.ts).
+ */
+export function secureSession(
+  session: SecurableSession,
+  appOrigin: string,
+  contentSecurityPolicy: string = contentSecurityPolicyHeader(),
+): void {
   session.setPermissionRequestHandler((_contents, permission, callback, details) => {
     callback(allowPermission(permission, [details.requestingUrl], appOrigin));
   });
@@ -323,7 +362,7 @@ export function secureSession(session: SecurableSession, appOrigin: string): voi
   // WebHID, WebUSB, Web Serial: not used by the app, never granted.
   session.setDevicePermissionHandler(() => false);
   session.webRequest.onHeadersReceived((details, callback) => {
-    const responseHeaders = withContentSecurityPolicy(details, appOrigin);
+    const responseHeaders = withContentSecurityPolicy(details, appOrigin, contentSecurityPolicy);
     callback(responseHeaders === undefined ? {} : { responseHeaders });
   });
 }

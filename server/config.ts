@@ -186,18 +186,23 @@ export const configSchema = z.object({
     .max(256, 'must be at most 256')
     .optional(),
   CALLS_PORT: port.default(40_000),
-  CALLS_LISTEN_IP: z.ipv4({ error: 'must be an IPv4 address, e.g. 0.0.0.0 or 127.0.0.1' }).or(z.ipv6()).default('127.0.0.1'),
+  CALLS_LISTEN_IP: z
+    .ipv4({ error: 'must be an IPv4 address, e.g. 0.0.0.0 or 127.0.0.1' })
+    .or(z.ipv6())
+    .default('127.0.0.1'),
   CALLS_ANNOUNCED_ADDRESS: z.string().trim().min(1, 'must not be empty').optional(),
   CALLS_TURN_SERVERS: z
     .string()
     .transform((text, ctx) => {
-      const parsed = iceServersSchema.safeParse((() => {
-        try {
-          return JSON.parse(text) as unknown;
-        } catch {
-          return undefined;
-        }
-      })());
+      const parsed = iceServersSchema.safeParse(
+        (() => {
+          try {
+            return JSON.parse(text) as unknown;
+          } catch {
+            return undefined;
+          }
+        })(),
+      );
       if (!parsed.success) {
         ctx.addIssue({
           code: 'custom',

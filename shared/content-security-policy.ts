@@ -26,3 +26,23 @@ export function contentSecurityPolicyHeader(policy: Record<string, readonly stri
     .map(([directive, sources]) => [directive.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`), ...sources].join(' '))
     .join(';');
 }
+
+/**
+ * The policy for the packaged desktop app's pages, served by Electron's main
+ * process from `app://megilance` (electron/app-protocol.ts): the same rules,
+ * except that 'self' is now the app's scheme, so the server it talks to is
+ * named where the page reaches it (the API, and images and media the server
+ * serves). The server's own policy above is unchanged.
+ */
+export function desktopAppContentSecurityPolicy(serverOrigin: string): Record<string, readonly string[]> {
+  // An origin goes into the header verbatim: nothing that could end a source or a directive.
+  if (!/^https?:\/\/[A-Za-z0-9.\-[\]:]+$/.test(serverOrigin)) {
+    throw new Error(`Not a server origin for the CSP: ${JSON.stringify(serverOrigin)}`);
+  }
+  return {
+    ...contentSecurityPolicy,
+    imgSrc: [...contentSecurityPolicy.imgSrc, serverOrigin],
+    connectSrc: [...contentSecurityPolicy.connectSrc, serverOrigin],
+    mediaSrc: [...contentSecurityPolicy.mediaSrc, serverOrigin],
+  };
+}

@@ -190,11 +190,31 @@ describe('calls in Chromium', () => {
     const hostAtLate = remoteTile(late.page, 'Hedy');
     await expect.poll(async () => (await hostAtLate.video()).frames, { timeout: 20_000 }).toBeGreaterThan(0);
 
+    // The host records a few seconds: everyone sees the indicator while it runs.
+    await host.page.getByRole('button', { name: 'Record' }).click();
+    for (const someone of [host, guest, late]) {
+      await expect
+        .poll(() => someone.page.getByRole('img', { name: 'Recording' }).count(), { timeout: 15_000 })
+        .toBe(1);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    await host.page.getByRole('button', { name: 'Stop recording' }).click();
+    await expect.poll(() => guest.page.getByRole('img', { name: 'Recording' }).count(), { timeout: 15_000 }).toBe(0);
+
     // The host ends the call for everyone.
     await host.page.getByRole('button', { name: 'End for everyone' }).click();
     for (const other of [guest, late]) {
       await expect.poll(() => other.page.getByText('The host ended the call.').count(), { timeout: 10_000 }).toBe(1);
     }
+    // The recording is there to play, for the participants.
+    await host.page.reload();
+    const recordings = host.page.getByRole('list', { name: 'Recordings' });
+    await expect.poll(() => recordings.getByRole('button', { name: 'Play' }).count(), { timeout: 20_000 }).toBe(1);
+    await recordings.getByRole('button', { name: 'Play' }).click();
+    const player = host.page.getByLabel('Recording', { exact: true });
+    await expect
+      .poll(() => player.evaluate((video: HTMLVideoElement) => video.duration), { timeout: 15_000 })
+      .toBeGreaterThan(2);
     expect(host.errors).toEqual([]);
     expect(guest.errors).toEqual([]);
     expect(late.errors).toEqual([]);

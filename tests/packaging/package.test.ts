@@ -7,7 +7,9 @@
  * (files, asar, unpacking, publish config, the Linux tar.gz) with that file
  * in Electron's place. So this checks what goes into a real installer: the
  * app's bundles, only the node_modules still loaded at run time, native
- * addons outside the asar, no source maps, sources or tests; the desktop
+ * addons outside the asar, the cache worker and better-sqlite3 unpacked (the
+ * worker runs from there), the SFU worker binary beside the asar, no source
+ * maps, sources or tests; the desktop
  * entry with the megilance:// handler; the update feed; and, from the
  * packaged files, that the server starts, hashes a password with argon2
  * and serves the UI, and that keytar loads.
@@ -16,13 +18,16 @@
  * and electron-builder's tools can be downloaded: build/README.md.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serverExternals } from '../../build/bundle-electron.ts';
 import { LINUX_ICON_SIZES, MAIN_ICON_SIZE } from '../../build/make-icon.ts';
+import { LocalCache } from '../../electron/cache/local-cache.ts';
+import { packagedMediasoupWorker, unpackedPath } from '../../electron/desktop-app.ts';
 import { childServerProcess, embeddedServerEnv, launchEmbeddedServer } from '../../electron/embedded-server.ts';
 import { apiClient } from '../support/api.ts';
 
@@ -130,6 +135,8 @@ beforeAll(async () => {
   const needed = [
     'dist/electron/main.js',
     'dist/electron/preload.cjs',
+    'dist/electron/cache-worker.mjs',
+    'dist/electron/icons/tray.png',
     'dist/renderer/index.html',
     'dist/server/cli.js',
   ];
@@ -311,6 +318,50 @@ describe('the packaged app (electron-builder --linux against a placeholder Elect
     expect(asar.statFile(build.archive, 'node_modules/geoip-lite/data/geoip-city.dat').unpacked).toBe(true);
   });
 
+  it('unpacks the cache worker and all of better-sqlite3, and the worker runs from app.asar.unpacked', async () => {
+    const archived = join(build.resources, 'app.asar', 'dist', 'electron', 'cache-worker.mjs');
+    const worker = unpackedPath(archived);
+    expect(worker).toBe(join(build.resources, 'app.asar.unpacked', 'dist', 'electron', 'cache-worker.mjs'));
+    expect(asar.statFile(build.archive, 'dist/electron/cache-worker.mjs').unpacked).toBe(true);
+    expect(existsSync(worker)).toBe(true);
+    for (const file of ['package.json', 'lib/index.js', 'lib/database.js', 'lib/binding.js']) {
+      expect(asar.statFile(build.archive, `node_modules/better-sqlite3/${file}`).unpacked, file).toBe(true);
+    }
+    // Node stands in for Electron's worker thread: the unpacked tree alone (no asar support) must do.
+    const directory = mkdtempSync(join(work, 'cache-'));
+    const cache = await LocalCache.open({
+      directory,
+      serverOrigin: 'http://127.0.0.1',
+      accountId: 'packaged-user',
+      workerUrl: pathToFileURL(worker),
+    });
+    try {
+      await cache.putRecords([{ kind: 'job', id: 'j1', payload: { title: 'Logo' } }]);
+      expect((await cache.getRecord('job', 'j1'))?.payload).toEqual({ title: 'Logo' });
+      expect((await cache.stats()).records).toEqual({ job: 1 });
+    } finally {
+      await cache.destroy();
+    }
+  });
+
+  it('ships the SFU worker binary, executable, outside the asar (where the app points MEDIASOUP_WORKER_BIN)', () => {
+    const built = join(root, 'node_modules', 'mediasoup', 'worker', 'out', 'Release', 'mediasoup-worker');
+    if (!existsSync(built)) {
+      console.warn(`packaging: ${built} is not built here (the mediasoup worker step): not checking that it ships`);
+      return;
+    }
+    const shipped = packagedMediasoupWorker(build.resources, 'linux');
+    expect(existsSync(shipped)).toBe(true);
+    expect(statSync(shipped).mode & 0o111).not.toBe(0);
+    expect(build.entries.some((entry) => entry.endsWith('/mediasoup-worker'))).toBe(false);
+  });
+
+  it('ships the tray icons beside main', () => {
+    for (const icon of ['tray.png', 'tray@2x.png', 'tray-16.png', 'tray-16@2x.png']) {
+      expect(build.entries, icon).toContain(`/dist/electron/icons/${icon}`);
+    }
+  });
+
   it('registers megilance:// in the Linux desktop entry', () => {
     expect(build.desktopEntry).toBeDefined();
     expect(build.desktopEntry).toMatch(/^MimeType=.*x-scheme-handler\/megilance;/m);
@@ -360,7 +411,14 @@ describe('the packaged app (electron-builder --linux against a placeholder Elect
               stdio: ['ignore', 'pipe', 'pipe'],
             }),
           ),
-        env: embeddedServerEnv({}, { userDataDir: dataDir, rendererDir: join(app, 'dist', 'renderer') }),
+        env: embeddedServerEnv(
+          {},
+          {
+            userDataDir: dataDir,
+            rendererDir: join(app, 'dist', 'renderer'),
+            mediasoupWorkerBin: packagedMediasoupWorker(build.resources, process.platform),
+          },
+        ),
         cwd: dataDir,
       }),
     );

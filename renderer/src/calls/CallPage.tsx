@@ -35,14 +35,20 @@ export function CallPage() {
       <ErrorNotice error={meeting.error} />
       {meeting.data !== undefined &&
         (snapshot.phase === 'idle' || snapshot.phase === 'failed' ? (
-          <Lobby call={call} snapshot={snapshot} />
+          <>
+            <Lobby call={call} snapshot={snapshot} />
+            <Recordings meetingId={meetingId} />
+          </>
         ) : snapshot.phase === 'ended' ? (
-          <section className="card" aria-live="polite">
-            <h2>{snapshot.reason === 'ended-by-host' ? t('calls.call.endedByHost') : t('calls.call.left')}</h2>
-            <p>
-              <Link to="/calls">{t('calls.call.backToCalls')}</Link>
-            </p>
-          </section>
+          <>
+            <section className="card" aria-live="polite">
+              <h2>{snapshot.reason === 'ended-by-host' ? t('calls.call.endedByHost') : t('calls.call.left')}</h2>
+              <p>
+                <Link to="/calls">{t('calls.call.backToCalls')}</Link>
+              </p>
+            </section>
+            <Recordings meetingId={meetingId} />
+          </>
         ) : (
           <InCall call={call} snapshot={snapshot} meetingId={meetingId} />
         ))}
@@ -198,6 +204,11 @@ function InCall({ call, snapshot, meetingId }: { call: CallClient; snapshot: Cal
   const { t } = useTranslation();
   const trpc = useTRPC();
   const end = useMutation(trpc.meetings.end.mutationOptions());
+  const api = useTRPCClient();
+  const recording = useMutation({
+    mutationFn: (start: boolean) =>
+      start ? api.calls.recording.start.mutate({ meetingId }) : api.calls.recording.stop.mutate({ meetingId }),
+  });
   const [layout, setLayout] = useState<'grid' | 'speaker'>('grid');
   const [pinned, setPinned] = useState<string | null>(null);
   const action = useMutation({ mutationFn: (run: () => Promise<unknown>) => run() });
@@ -242,6 +253,11 @@ function InCall({ call, snapshot, meetingId }: { call: CallClient; snapshot: Cal
             ? t('calls.call.reconnecting')
             : t('calls.call.inCall', { count: snapshot.peers.length + 1 })}
         {snapshot.room.locked && <span className="badge badge-muted">{t('calls.call.locked')}</span>}
+        {snapshot.recording.active && (
+          <span className="badge badge-recording" role="img" aria-label={t('calls.recording.indicator')}>
+            ● {t('calls.recording.indicator')}
+          </span>
+        )}
       </p>
       {snapshot.mutedByHost !== null && (
         <p className="notice" role="alert">
@@ -330,6 +346,17 @@ function InCall({ call, snapshot, meetingId }: { call: CallClient; snapshot: Cal
         {isHost && (
           <button
             type="button"
+            className="button button-secondary"
+            aria-pressed={snapshot.recording.active}
+            aria-disabled={recording.isPending ? true : undefined}
+            onClick={() => !recording.isPending && recording.mutate(!snapshot.recording.active)}
+          >
+            {snapshot.recording.active ? t('calls.recording.stop') : t('calls.recording.start')}
+          </button>
+        )}
+        {isHost && (
+          <button
+            type="button"
             className="button button-danger"
             aria-disabled={end.isPending ? true : undefined}
             onClick={() => !end.isPending && end.mutate({ meetingId })}
@@ -338,7 +365,7 @@ function InCall({ call, snapshot, meetingId }: { call: CallClient; snapshot: Cal
           </button>
         )}
       </div>
-      <ErrorNotice error={action.error ?? end.error} />
+      <ErrorNotice error={action.error ?? end.error ?? recording.error} />
       <PeoplePanel call={call} snapshot={snapshot} isHost={isHost} />
     </section>
   );
@@ -440,4 +467,79 @@ function callTiles(snapshot: CallSnapshot, t: TFunction): Tile[] {
     }
   }
   return tiles;
+}
+
+/** The meeting's recordings: play in the page, or download (signed, short-lived URLs). */
+function Recordings({ meetingId }: { meetingId: string }) {
+  const { t, i18n } = useTranslation();
+  const trpc = useTRPC();
+  const api = useTRPCClient();
+  const list = useQuery(trpc.calls.recording.list.queryOptions({ meetingId }));
+  const [playing, setPlaying] = useState<{ id: string; url: string } | null>(null);
+  const open = useMutation({
+    mutationFn: async ({ id, download }: { id: string; download: boolean }) => {
+      const { url } = await api.calls.recording.url.mutate({ recordingId: id, download });
+      if (download) window.location.assign(url);
+      else setPlaying({ id, url });
+    },
+  });
+  const when = new Intl.DateTimeFormat(i18n.language, { dateStyle: 'medium', timeStyle: 'short' });
+  if (list.data === undefined || list.data.length === 0) return null;
+  return (
+    <section className="card" aria-labelledby="recordings-heading">
+      <h2 id="recordings-heading">{t('calls.recording.heading')}</h2>
+      <ul className="item-list" aria-label={t('calls.recording.heading')}>
+        {list.data.map((recording) => (
+          <li key={recording.id} className="item">
+            <span>
+              {when.format(recording.startedAt)}
+              {recording.durationMs !== null && (
+                <span className="muted">
+                  {' '}
+                  · {t('calls.recording.duration', { seconds: Math.round(recording.durationMs / 1000) })}
+                </span>
+              )}
+              {recording.status === 'recording' && (
+                <span className="badge badge-recording">{t('calls.recording.indicator')}</span>
+              )}
+              {recording.status === 'failed' && (
+                <span className="badge badge-muted">{t('calls.recording.failed')}</span>
+              )}
+            </span>
+            {recording.status === 'ready' && (
+              <span className="call-controls">
+                <button
+                  type="button"
+                  className="button button-secondary"
+                  onClick={() => open.mutate({ id: recording.id, download: false })}
+                >
+                  {t('calls.recording.play')}
+                </button>
+                <button
+                  type="button"
+                  className="button button-secondary"
+                  onClick={() => open.mutate({ id: recording.id, download: true })}
+                >
+                  {t('calls.recording.download')}
+                </button>
+              </span>
+            )}
+          </li>
+        ))}
+      </ul>
+      {playing !== null && (
+        // A signed URL lasts minutes: if it lapses while seeking, ask for a new one.
+        <video
+          key={playing.id}
+          className="call-video"
+          src={playing.url}
+          controls
+          autoPlay
+          aria-label={t('calls.recording.player')}
+          onError={() => open.mutate({ id: playing.id, download: false })}
+        />
+      )}
+      <ErrorNotice error={open.error ?? list.error} />
+    </section>
+  );
 }

@@ -40,6 +40,8 @@ export interface CallSnapshot {
   forwarding: string[];
   /** The host muted or stopped something of ours: said once on screen. */
   mutedByHost: 'microphone' | 'camera' | 'screen' | null;
+  /** The call is being recorded (everyone sees the indicator), and who started it. */
+  recording: { active: boolean; byName: string | null };
 }
 
 /** Screen shares: one high-resolution, low-frame-rate layer (text stays sharp). */
@@ -65,6 +67,7 @@ const EMPTY: CallSnapshot = {
   room: { locked: false, waitingRoom: false, hands: [], waiting: [] },
   forwarding: [],
   mutedByHost: null,
+  recording: { active: false, byName: null },
 };
 
 export class CallClient {
@@ -132,7 +135,14 @@ export class CallClient {
       ...(resumePeerId === undefined ? {} : { resumePeerId }),
     });
     this.#peerId = joined.peerId;
-    this.#update({ self: joined.self, peers: joined.peers, remote: [], activeSpeaker: null, room: joined.room });
+    this.#update({
+      self: joined.self,
+      peers: joined.peers,
+      remote: [],
+      activeSpeaker: null,
+      room: joined.room,
+      recording: { active: joined.recording, byName: null },
+    });
     this.#listen();
     if (joined.waiting) {
       // Media starts once the host lets us in (`admitted`).
@@ -236,6 +246,9 @@ export class CallClient {
         return;
       case 'forwarding':
         this.#update({ forwarding: event.consumerIds });
+        return;
+      case 'recording':
+        this.#update({ recording: { active: event.state === 'started', byName: event.byName } });
         return;
       case 'reconnect':
         await this.#reconnect();

@@ -1,4 +1,5 @@
 import { useTranslation } from 'react-i18next';
+import { OfflineDataSettings } from '../desktop/OfflineDataSettings.tsx';
 import { supportedLanguages, isSupportedLanguage } from '../i18n/languages.ts';
 import { chooseLanguage } from '../i18n/languagePreference.ts';
 import { Page } from '../shell/Page.tsx';
@@ -13,6 +14,7 @@ export function SettingsPage() {
     <Page title={t('settings.title')}>
       <AppearanceSettings />
       <LanguageSettings />
+      <OfflineDataSettings />
       <AboutServer />
     </Page>
   );
