@@ -20,6 +20,7 @@ import type { ClosableSocket } from './security/live-sockets.ts';
 import { resolveAccessToken } from './security/sessions.ts';
 import { databaseReachable } from './system/service.ts';
 import { fastifyTRPCBufferedPlugin } from './trpc-fastify.ts';
+import { allowDesktopAppOrigin } from './desktop-cors.ts';
 
 export const TRPC_PREFIX = '/trpc';
 
@@ -48,6 +49,7 @@ export async function buildApp(deps: ServerDeps): Promise<FastifyInstance> {
   app.addHook('onRequest', (req, reply, done) =>
     securityHeaders(req.raw, reply.raw, (err?: unknown) => done(err instanceof Error ? err : undefined)),
   );
+  allowDesktopAppOrigin(app);
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
 
   await app.register(cookie);

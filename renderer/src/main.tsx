@@ -17,6 +17,7 @@ import { browserAuthChannel, browserExclusive, browserSessionHint } from './auth
 import { followSessionIdentity } from './auth/followSession.ts';
 import { grantOf } from './auth/grant.ts';
 import { desktopSessionDeps } from './auth/desktopSession.ts';
+import { followDesktopNavigation } from './desktop/desktopNavigation.ts';
 import { AuthSession } from './auth/session.ts';
 import { ServerConnection, connectionSourcesOf } from './connection/serverConnection.ts';
 import { startI18n } from './i18n/i18n.ts';
@@ -57,6 +58,8 @@ session.start();
 // Served over http(s), paths are real URLs (the server answers deep links
 // with this page). Loaded from a file, only the hash can carry the route.
 const router = window.location.protocol === 'file:' ? createHashRouter(routes) : createBrowserRouter(routes);
+// megilance:// links and notification clicks that arrive while the app is open.
+followDesktopNavigation(desktopApi(), (route) => void router.navigate(route));
 
 const container = document.getElementById('root');
 if (container === null) throw new Error('index.html has no #root element');
