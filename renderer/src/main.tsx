@@ -18,6 +18,7 @@ import { followSessionIdentity } from './auth/followSession.ts';
 import { grantOf } from './auth/grant.ts';
 import { desktopSessionDeps } from './auth/desktopSession.ts';
 import { followDesktopNavigation } from './desktop/desktopNavigation.ts';
+import { hydrateFromCache, persistToCache } from './desktop/queryPersistence.ts';
 import { AuthSession } from './auth/session.ts';
 import { ServerConnection, connectionSourcesOf } from './connection/serverConnection.ts';
 import { startI18n } from './i18n/i18n.ts';
@@ -52,6 +53,18 @@ const connection = new ServerConnection(connectionSourcesOf(clients), {
   },
 });
 followSessionIdentity(session, clients, () => connection.expectReconnect());
+// Desktop: answers the user needs offline are kept in the account's local cache and shown from it first.
+const offlineCache = desktopCredentials === undefined ? undefined : desktopApi()?.cache;
+if (offlineCache !== undefined) {
+  persistToCache(clients.queryClient, offlineCache);
+  let hydratedFor: string | null = null;
+  session.subscribe(() => {
+    const state = session.getState();
+    if (state.status !== 'signed_in' || hydratedFor === state.grant.sessionId) return;
+    hydratedFor = state.grant.sessionId;
+    void hydrateFromCache(clients.queryClient, offlineCache);
+  });
+}
 connection.start();
 session.start();
 
