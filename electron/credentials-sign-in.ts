@@ -328,6 +328,7 @@ export function createDesktopCredentials(options: DesktopCredentialsOptions): De
       return {
         status: 'server-unavailable',
         message: `Could not reach the MegiLance server at ${serverUrl} (${error.message}). You are still signed in; try again shortly.`,
+        accountId,
       };
     }
     if (!answer.ok) {
@@ -337,7 +338,7 @@ export function createDesktopCredentials(options: DesktopCredentialsOptions): De
         await discard();
         return { status: 'signed-out', reason: 'sign-in-ended', message: answer.message };
       }
-      return { status: 'server-unavailable', message: answer.message };
+      return { status: 'server-unavailable', message: answer.message, accountId };
     }
     const tokens = issuedTokensSchema.safeParse(answer.data);
     if (!tokens.success) {

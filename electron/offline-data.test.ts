@@ -241,6 +241,36 @@ describe('offline data behind IPC, against a real server', () => {
     );
   });
 
+  it("opens the stored account's data for reading when the server cannot be reached at launch", async () => {
+    const { offline } = setUp();
+    // Last time, online: something was kept.
+    await offline.signedIn('user-away');
+    const ada = { id: 'user-away', email: 'ada@example.com', displayName: 'Ada', emailVerified: true, createdAt: 1 };
+    await offline.putRecords({ records: [{ kind: 'profile', id: 'me', payload: ada }] });
+    await offline.sessionEnded();
+    expect(offline.accountId).toBeNull();
+    // This launch: the keychain holds Ada's sign-in, but the server does not answer.
+    const unreachable: DesktopCredentials = {
+      status: () => Promise.resolve({ mode: 'keychain', available: true }),
+      save: () => Promise.reject(new Error('not used')),
+      refresh: () =>
+        Promise.resolve({
+          status: 'server-unavailable',
+          message: 'Could not reach the server.',
+          accountId: 'user-away',
+        }),
+      forget: () => Promise.resolve({ forgotten: true }),
+      chooseMode: () => Promise.resolve({ mode: 'keychain', available: true }),
+    };
+    const result = await withOfflineData(unreachable, offline).refresh();
+    expect(result.status).toBe('server-unavailable');
+    await vi.waitFor(() => expect(offline.accountId).toBe('user-away'));
+    expect((await offline.getRecord({ kind: 'profile', id: 'me' }))?.payload).toEqual(ada);
+    // Writes made meanwhile wait for the server.
+    await offline.enqueue({ procedure: 'drafts.remove', input: { id: draftId() } });
+    expect(await offline.outboxState()).toMatchObject({ waiting: 1 });
+  });
+
   it('a cache file that is not a database is started over, and the reason is logged', async () => {
     const { offline, directory, log } = setUp();
     const file = cacheFileFor({ directory, serverOrigin: accounts.server.url, accountId: 'user-corrupt' });

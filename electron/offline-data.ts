@@ -234,6 +234,21 @@ export class OfflineData {
     });
   }
 
+  /**
+   * The server cannot be reached but this account's sign-in is stored: its
+   * data opens for reading (and writes queue) until the server answers.
+   */
+  openOffline(accountId: string): Promise<void> {
+    return this.serialised(async () => {
+      this.knownAccount = accountId;
+      if (this.opened?.accountId !== accountId) {
+        await this.closeOpened();
+        await this.open(accountId);
+      }
+      this.setOnline(false);
+    });
+  }
+
   /** The server could not be reached: writes wait. */
   serverUnavailable(): void {
     this.setOnline(false);
@@ -561,6 +576,9 @@ export function withOfflineData(credentials: DesktopCredentials, offline: Offlin
         quietly('opening the cache', () => offline.signedIn(result.user.id, result));
       } else if (result.status === 'server-unavailable') {
         offline.serverUnavailable();
+        // Still signed in (the keychain holds the token): the account's offline data can be read meanwhile.
+        const accountId = result.accountId;
+        if (accountId !== undefined) quietly('opening the cache offline', () => offline.openOffline(accountId));
       } else if (result.status === 'signed-out' && result.reason === 'sign-in-ended') {
         quietly('closing the cache', () => offline.sessionEnded());
       }

@@ -151,8 +151,11 @@ export type CredentialsRefreshResult =
   | { readonly status: 'signed-out'; readonly reason: 'no-saved-sign-in' | 'sign-in-ended'; readonly message: string }
   /** A sign-in may be stored but the keychain cannot be read; the stored token is kept. */
   | ({ readonly status: 'keychain-unavailable' } & KeychainProblem)
-  /** Network failure, timeout or a server error; the stored token is kept, try again later. */
-  | { readonly status: 'server-unavailable'; readonly message: string };
+  /**
+   * Network failure, timeout or a server error; the stored token is kept, try again later. `accountId`:
+   * whose sign-in is stored (main opens that account's offline data, so the app can show it meanwhile).
+   */
+  | { readonly status: 'server-unavailable'; readonly message: string; readonly accountId?: string };
 
 /** `credentials.forget()`: false with the problem when the keychain could not delete the token. */
 export type CredentialsForgetResult = { readonly forgotten: true } | ({ readonly forgotten: false } & KeychainProblem);

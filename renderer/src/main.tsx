@@ -60,6 +60,16 @@ if (offlineCache !== undefined) {
   let hydratedFor: string | null = null;
   session.subscribe(() => {
     const state = session.getState();
+    if (state.status === 'unreachable' && hydratedFor === null) {
+      // Main opens the stored account's data when the server does not answer (a moment after): try a few times.
+      hydratedFor = 'offline';
+      void (async () => {
+        for (let attempt = 0; attempt < 10 && session.getState().status === 'unreachable'; attempt += 1) {
+          if ((await hydrateFromCache(clients.queryClient, offlineCache)) > 0) return;
+          await new Promise((resolve) => setTimeout(resolve, 300));
+        }
+      })();
+    }
     if (state.status !== 'signed_in' || hydratedFor === state.grant.sessionId) return;
     hydratedFor = state.grant.sessionId;
     void hydrateFromCache(clients.queryClient, offlineCache);

@@ -1,8 +1,14 @@
 /**
  * The gate in front of the app: signed-out users go to /sign-in, carrying
- * where they were so they come back there after signing in.
+ * where they were so they come back there after signing in. When the server
+ * cannot be reached but the desktop app has this account's saved data (its
+ * profile came back from the local cache), the app opens on that data, with
+ * a banner saying so, instead of a dead end.
  */
+import { useQuery } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
+import { useTRPC } from '../api/trpc.ts';
 import { Navigate, useLocation } from 'react-router';
 import { useAuthState } from './AuthContext.tsx';
 import { AccountFrame } from './AuthLayout.tsx';
@@ -12,6 +18,9 @@ import { SessionPending, SessionUnreachable } from './SessionStatus.tsx';
 export function RequireSession({ children }: { children: ReactNode }) {
   const state = useAuthState();
   const location = useLocation();
+  const trpc = useTRPC();
+  // Read only from the query cache (filled from the desktop's local cache): never fetched from here.
+  const saved = useQuery({ ...trpc.auth.me.queryOptions(), enabled: false });
   switch (state.status) {
     case 'restoring':
       return (
@@ -20,6 +29,7 @@ export function RequireSession({ children }: { children: ReactNode }) {
         </AccountFrame>
       );
     case 'unreachable':
+      if (saved.data !== undefined) return <OfflineView>{children}</OfflineView>;
       return (
         <AccountFrame>
           <SessionUnreachable error={state.error} />
@@ -31,4 +41,16 @@ export function RequireSession({ children }: { children: ReactNode }) {
     case 'signed_in':
       return children;
   }
+}
+
+function OfflineView({ children }: { children: ReactNode }) {
+  const { t } = useTranslation();
+  return (
+    <>
+      <p className="offline-banner" role="status">
+        {t('account.offline')}
+      </p>
+      {children}
+    </>
+  );
 }

@@ -48,10 +48,24 @@ describe('answers kept offline', () => {
 
   it('never overwrites an answer the server already gave', async () => {
     const cache = fakeCache();
-    await cache.putRecords({ records: [{ kind: 'profile', id: 'me', payload: { json: { name: 'old' } } }] });
+    const old = { id: 'u1', email: 'ada@example.com', displayName: 'Old', emailVerified: true, createdAt: 1 };
+    await cache.putRecords({ records: [{ kind: 'profile', id: 'me', payload: old }] });
     const client = new QueryClient();
-    client.setQueryData(queryKeyOf(['auth', 'me']), { name: 'fresh' });
+    client.setQueryData(queryKeyOf(['auth', 'me']), { displayName: 'Fresh' });
     expect(await hydrateFromCache(client, cache)).toBe(0);
-    expect(client.getQueryData(queryKeyOf(['auth', 'me']))).toEqual({ name: 'fresh' });
+    expect(client.getQueryData(queryKeyOf(['auth', 'me']))).toEqual({ displayName: 'Fresh' });
+  });
+
+  it('keeps who I am in the cache’s profile shape', async () => {
+    const cache = fakeCache();
+    const client = new QueryClient();
+    const stop = persistToCache(client, cache);
+    const me = { id: 'u1', email: 'ada@example.com', displayName: 'Ada', emailVerified: true, createdAt: new Date(5) };
+    await client.fetchQuery({ queryKey: queryKeyOf(['auth', 'me']), queryFn: () => Promise.resolve(me) });
+    await expect.poll(() => cache.records.get('profile:me')?.payload).toEqual({ ...me, createdAt: 5 });
+    stop();
+    const after = new QueryClient();
+    await hydrateFromCache(after, cache);
+    expect(after.getQueryData(queryKeyOf(['auth', 'me']))).toEqual(me);
   });
 });

@@ -16,11 +16,44 @@ import type { CachePutRecordsInput, DesktopCacheKind, MegilanceDesktopApi } from
 
 type Cache = Pick<MegilanceDesktopApi['cache'], 'getRecord' | 'putRecords'>;
 
+type Payload = CachePutRecordsInput['records'][number]['payload'];
+
+interface PersistedQuery {
+  path: readonly string[];
+  kind: DesktopCacheKind;
+  id: string;
+  /** To the cache's payload (kinds with a schema, such as `profile`, have their own shape)… */
+  encode(value: unknown): Payload;
+  /** …and back. */
+  decode(payload: Record<string, unknown>): unknown;
+}
+
+/** Any answer, through superjson (dates and other non-JSON values survive). JSON only: no `undefined` members. */
+const viaSuperjson = {
+  encode: (value: unknown) => JSON.parse(JSON.stringify(superjson.serialize(value))) as Payload,
+  decode: (payload: Record<string, unknown>) => superjson.deserialize(payload as unknown as SuperJSONResult),
+};
+
+/** `auth.me` in the cache's `profile` shape (instants as epoch ms). */
+const profile = {
+  encode(value: unknown): Payload {
+    const me = value as { id: string; email: string; displayName: string; emailVerified: boolean; createdAt: Date };
+    return {
+      id: me.id,
+      email: me.email,
+      displayName: me.displayName,
+      emailVerified: me.emailVerified,
+      createdAt: me.createdAt.getTime(),
+    };
+  },
+  decode: (payload: Record<string, unknown>) => ({ ...payload, createdAt: new Date(payload['createdAt'] as number) }),
+};
+
 /** The queries kept offline: the tRPC procedure path and where its answer lives in the cache. */
-export const persistedQueries: readonly { path: readonly string[]; kind: DesktopCacheKind; id: string }[] = [
-  { path: ['auth', 'me'], kind: 'profile', id: 'me' },
-  { path: ['meetings', 'list'], kind: 'call', id: 'meetings' },
-  { path: ['calls', 'history'], kind: 'call', id: 'history' },
+export const persistedQueries: readonly PersistedQuery[] = [
+  { path: ['auth', 'me'], kind: 'profile', id: 'me', ...profile },
+  { path: ['meetings', 'list'], kind: 'call', id: 'meetings', ...viaSuperjson },
+  { path: ['calls', 'history'], kind: 'call', id: 'history', ...viaSuperjson },
 ];
 
 /** tRPC's query key for a procedure without input: `[path, { type: 'query' }]`. */
@@ -46,7 +79,7 @@ export async function hydrateFromCache(queryClient: QueryClient, cache: Cache): 
     if (queryClient.getQueryData(key) !== undefined) continue;
     const record = await cache.getRecord({ kind: entry.kind, id: entry.id }).catch(() => null);
     if (record === null) continue;
-    const value = superjson.deserialize(record.payload as unknown as SuperJSONResult);
+    const value = entry.decode(record.payload);
     // Fetched then: older than the queries' stale time, so they refetch at once.
     queryClient.setQueryData(key, value, { updatedAt: record.fetchedAt });
     restored += 1;
@@ -60,10 +93,13 @@ export function persistToCache(queryClient: QueryClient, cache: Cache): () => vo
     if (event.type !== 'updated' || event.action.type !== 'success' || event.action.manual === true) return;
     const entry = entryFor(event.query.queryKey as QueryKey);
     if (entry === undefined) return;
-    // JSON only (no `undefined` members) for the IPC schema.
-    const payload = JSON.parse(
-      JSON.stringify(superjson.serialize(event.query.state.data)),
-    ) as CachePutRecordsInput['records'][number]['payload'];
+    let payload: Payload;
+    try {
+      payload = entry.encode(event.query.state.data);
+    } catch (error) {
+      console.warn('could not keep an answer offline', error);
+      return;
+    }
     void cache
       .putRecords({
         records: [{ kind: entry.kind, id: entry.id, payload, serverUpdatedAt: event.query.state.dataUpdatedAt }],
