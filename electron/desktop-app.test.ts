@@ -220,8 +220,18 @@ function fakeElectron(userData: string) {
     throw new Error('electron-updater must not load in these tests');
   });
   const display = { workArea: { x: 0, y: 0, width: 1920, height: 1080 } };
+  const displayMediaHandlers: Parameters<DesktopElectron['setDisplayMediaRequestHandler']>[0][] = [];
   const electron: DesktopElectron = {
     app: app satisfies DesktopAppModule,
+    captureSources: () =>
+      Promise.resolve([
+        {
+          id: 'screen:0:0',
+          name: 'Entire screen',
+          thumbnail: { toDataURL: () => 'data:image/png;base64,AA', isEmpty: () => false },
+        },
+      ]),
+    setDisplayMediaRequestHandler: (handler) => void displayMediaHandlers.push(handler),
     protocol: {
       registerSchemesAsPrivileged: (list) => {
         // Before the app is ready: whenReady() has not been awaited yet when this runs.

@@ -52,6 +52,12 @@ import {
   type DisplayLike,
   type TrackedWindow,
 } from './window-state.ts';
+import {
+  displayMediaHandler,
+  ScreenPicker,
+  type CapturerSourceLike,
+  type DisplayMediaRequestLike,
+} from './screen-picker.ts';
 
 interface PreventableEvent {
   preventDefault(): void;
@@ -121,6 +127,12 @@ export interface DesktopElectron {
   buildMenu(template: TrayMenuItem[]): unknown;
   /** electron-updater's autoUpdater; loaded only when updates are configured. */
   loadUpdater(): AppUpdaterLike;
+  /** desktopCapturer.getSources for screens and windows, with small thumbnails (only valid once ready). */
+  captureSources(): Promise<CapturerSourceLike[]>;
+  /** session.defaultSession.setDisplayMediaRequestHandler (only valid once ready). */
+  setDisplayMediaRequestHandler(
+    handler: (request: DisplayMediaRequestLike, callback: (streams: { video?: CapturerSourceLike }) => void) => void,
+  ): void;
 }
 
 export interface DesktopOptions {
@@ -386,6 +398,11 @@ export async function runDesktopApp(electron: DesktopElectron, options: DesktopO
     lockWebContents(contents, securityOptions);
   };
   secureSession(electron.defaultSession(), appOrigin, contentSecurityPolicy);
+  // Screen sharing: getDisplayMedia asks the page which screen or window (screen-picker.ts).
+  const screenPicker = new ScreenPicker((request) => sendToPage(ipcEvents.screenPickerRequest, request));
+  electron.setDisplayMediaRequestHandler(
+    displayMediaHandler({ appOrigin, getSources: () => electron.captureSources(), picker: screenPicker, log }),
+  );
   // Every webContents, not only the main window's (devtools, anything created later).
   app.on('web-contents-created', (_event, contents) => lock(contents));
 
@@ -487,6 +504,7 @@ export async function runDesktopApp(electron: DesktopElectron, options: DesktopO
       notifications: notifier,
       tray,
       updates,
+      screenPicker,
     }),
   );
 

@@ -15,4 +15,6 @@ export const ipcEvents = {
   navigate: 'megilance:event.navigate',
   /** The outbox's state after every change. */
   outboxState: 'megilance:event.outboxState',
+  /** getDisplayMedia was called: which screen or window to share (screen-picker.ts). */
+  screenPickerRequest: 'megilance:event.screenPickerRequest',
 } as const;

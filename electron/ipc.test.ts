@@ -78,8 +78,23 @@ function fakeDesktop() {
   const notifications = { show: vi.fn(() => ({ shown: true as const })) };
   const tray = { setUnreadCount: vi.fn() };
   const updates = { status: vi.fn(() => ({ state: 'off' as const, reason: 'development' as const })) };
-  const spies = [...Object.values(offline), notifications.show, tray.setUnreadCount, updates.status];
-  return { deps: { offline, notifications, tray, updates }, offline, notifications, tray, updates, spies };
+  const screenPicker = { choose: vi.fn(() => ({ accepted: true })) };
+  const spies = [
+    ...Object.values(offline),
+    notifications.show,
+    tray.setUnreadCount,
+    updates.status,
+    screenPicker.choose,
+  ];
+  return {
+    deps: { offline, notifications, tray, updates, screenPicker },
+    offline,
+    notifications,
+    tray,
+    updates,
+    screenPicker,
+    spies,
+  };
 }
 
 const TOKEN = 'mlr_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
@@ -116,6 +131,7 @@ const validCalls = [
   ['notifications.show', [NOTE]],
   ['tray.setUnreadCount', [3]],
   ['updates.status', []],
+  ['screenPicker.choose', [{ requestId: ITEM, sourceId: 'screen:0:0' }]],
 ] as const;
 
 function handlerOf(handlers: ReturnType<typeof setUp>['handlers'], name: string) {
@@ -302,6 +318,10 @@ describe('IPC handlers', () => {
     ['tray.setUnreadCount', ['3']],
     ['tray.setUnreadCount', [Number.NaN]],
     ['updates.status', ['check']],
+    ['screenPicker.choose', []],
+    ['screenPicker.choose', [{ requestId: 'not-a-uuid', sourceId: null }]],
+    ['screenPicker.choose', [{ requestId: ITEM, sourceId: 'x'.repeat(257) }]],
+    ['screenPicker.choose', [{ requestId: ITEM, sourceId: null, stream: 'all' }]],
   ])('%s refuses malformed arguments (case %#)', async (name, args) => {
     const { handlers, openExternal, keychain, fetch, desktop } = setUp();
     const call = handlerOf(handlers, name)(from(`${APP}/`), ...args);

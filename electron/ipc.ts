@@ -17,6 +17,7 @@ import type { OfflineData } from './offline-data.ts';
 import { isAppUrl, openExternalSafely, type OpenExternal } from './security.ts';
 import type { UnreadTray } from './tray.ts';
 import type { UpdateService } from './updates.ts';
+import type { ScreenPicker } from './screen-picker.ts';
 
 /** The part of Electron's IpcMainInvokeEvent a handler looks at. */
 export interface IpcInvokeEventLike {
@@ -98,6 +99,8 @@ export interface IpcDependencies {
   notifications: Pick<DesktopNotifier, 'show'>;
   tray: Pick<UnreadTray, 'setUnreadCount'>;
   updates: Pick<UpdateService, 'status'>;
+  /** Which screen or window to share, asked of the page (screen-picker.ts). */
+  screenPicker: Pick<ScreenPicker, 'choose'>;
 }
 
 export function createIpcHandlers(deps: IpcDependencies) {
@@ -179,6 +182,11 @@ export function createIpcHandlers(deps: IpcDependencies) {
     },
     updates: {
       status: defineHandler(appOrigin, 'updates.status', desktopIpcArgs.updates.status, () => deps.updates.status()),
+    },
+    screenPicker: {
+      choose: defineHandler(appOrigin, 'screenPicker.choose', desktopIpcArgs.screenPicker.choose, (input) =>
+        deps.screenPicker.choose(input),
+      ),
     },
   } satisfies {
     [N in keyof typeof desktopIpcArgs]: Record<keyof (typeof desktopIpcArgs)[N], IpcHandler<ArgsSchema, unknown>>;

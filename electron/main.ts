@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import {
   app,
   BrowserWindow,
+  desktopCapturer,
   dialog,
   ipcMain,
   Menu,
@@ -42,6 +43,12 @@ void runDesktopApp(
     createTray: (iconPath) => new Tray(iconPath),
     buildMenu: (template) => Menu.buildFromTemplate(template),
     // Required by name when updates are on (like keytar), so it ships in node_modules and is not bundled.
+    captureSources: () =>
+      desktopCapturer.getSources({ types: ['screen', 'window'], thumbnailSize: { width: 320, height: 180 } }),
+    setDisplayMediaRequestHandler: (handler) =>
+      session.defaultSession.setDisplayMediaRequestHandler((request, callback) =>
+        handler(request, (streams) => callback(streams)),
+      ),
     loadUpdater: () =>
       (createRequire(import.meta.url)('electron-updater') as { autoUpdater: AppUpdaterLike }).autoUpdater,
   },

@@ -76,6 +76,7 @@ function setUp(serverUrl = accounts.server.url) {
     notifications: { show: () => ({ shown: true }) },
     tray: { setUnreadCount: () => undefined },
     updates: { status: () => ({ state: 'off', reason: 'development' }) },
+    screenPicker: { choose: () => ({ accepted: false }) },
   });
   return { handlers, offline, states, directory, log, page: from(`${serverUrl}/settings`) };
 }

@@ -12,6 +12,8 @@ import * as z from 'zod';
 import {
   appRouteSchema,
   decodeDesktopBootstrap,
+  screenPickerRequestSchema,
+  type ScreenPickerRequest,
   type DesktopOutboxState,
   type MegilanceDesktopApi,
 } from '../shared/desktop-api.ts';
@@ -47,6 +49,8 @@ function subscription<T>(channel: string, accept: (value: unknown) => value is T
 }
 
 const isRoute = (value: unknown): value is string => appRouteSchema.safeParse(value).success;
+const isScreenPickerRequest = (value: unknown): value is ScreenPickerRequest =>
+  screenPickerRequestSchema.safeParse(value).success;
 const isOutboxState = (value: unknown): value is DesktopOutboxState =>
   typeof value === 'object' && value !== null && typeof (value as { available?: unknown }).available === 'boolean';
 
@@ -95,6 +99,10 @@ const api = {
   updates: {
     status: call('updates', 'status'),
   },
+  screenPicker: {
+    choose: call('screenPicker', 'choose'),
+  },
+  onScreenPickerRequest: subscription(ipcEvents.screenPickerRequest, isScreenPickerRequest),
   onNavigate: subscription(ipcEvents.navigate, isRoute),
   onOutboxState: subscription(ipcEvents.outboxState, isOutboxState),
 } satisfies MegilanceDesktopApi;

@@ -443,6 +443,35 @@ export type DesktopUpdateStatus =
       readonly lastCheckedAt: number | null;
     };
 
+/** A screen or window the user may share (desktopCapturer's sources, as the picker shows them). */
+export interface ScreenPickerSource {
+  id: string;
+  name: string;
+  kind: 'screen' | 'window';
+  /** A small picture of it (a data: URL), or null. */
+  thumbnail: string | null;
+}
+
+/** Main's question to the page when it calls getDisplayMedia: which of these to share. */
+export interface ScreenPickerRequest {
+  requestId: string;
+  sources: ScreenPickerSource[];
+}
+
+export const screenPickerRequestSchema = z.strictObject({
+  requestId: z.uuid(),
+  sources: z
+    .array(
+      z.strictObject({
+        id: z.string().min(1).max(256),
+        name: z.string().max(200),
+        kind: z.enum(['screen', 'window']),
+        thumbnail: z.string().startsWith('data:image/').max(200_000).nullable(),
+      }),
+    )
+    .max(100),
+});
+
 /**
  * Arguments of every IPC method, as a tuple schema per method: main parses
  * the raw arguments with it, so a wrong count or shape is rejected before
@@ -487,6 +516,9 @@ export const desktopIpcArgs = {
   },
   updates: {
     status: z.tuple([]),
+  },
+  screenPicker: {
+    choose: z.tuple([z.strictObject({ requestId: z.uuid(), sourceId: z.string().min(1).max(256).nullable() })]),
   },
 } as const;
 
@@ -565,6 +597,12 @@ export interface MegilanceDesktopApi {
   readonly updates: {
     status(): Promise<DesktopUpdateStatus>;
   };
+  /** The answer to an `onScreenPickerRequest`: the chosen screen or window, or null (cancelled). */
+  readonly screenPicker: {
+    choose(input: { requestId: string; sourceId: string | null }): Promise<{ accepted: boolean }>;
+  };
+  /** Main asks the page to let the user pick what to share (the page called getDisplayMedia). Returns the unsubscribe. */
+  onScreenPickerRequest(listener: (request: ScreenPickerRequest) => void): () => void;
   /** Main asks the page to show a route (a megilance:// link, a notification click). Returns the unsubscribe. */
   onNavigate(listener: (route: string) => void): () => void;
   /** Every change of the outbox's state. Returns the unsubscribe. */

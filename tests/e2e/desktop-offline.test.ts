@@ -37,7 +37,7 @@ afterAll(async () => {
   await server?.dispose();
 });
 
-describe('the desktop app without its server', () => {
+describe('the desktop renderer with a stand-in preload', () => {
   it('opens on the saved data of the signed-in account, and says it is offline', async (ctx) => {
     if (skipReason !== null) return ctx.skip(skipReason);
     const saved = {
@@ -81,7 +81,11 @@ describe('the desktop app without its server', () => {
           serverUrl,
           credentials: {
             refresh: () =>
-              Promise.resolve({ status: 'server-unavailable', message: 'Could not reach the server.', accountId: 'u1' }),
+              Promise.resolve({
+                status: 'server-unavailable',
+                message: 'Could not reach the server.',
+                accountId: 'u1',
+              }),
             save: () => Promise.resolve({ saved: 'keychain' }),
             forget: () => Promise.resolve({ forgotten: true }),
             status: () => Promise.resolve({ mode: 'keychain', available: true }),
@@ -114,5 +118,47 @@ describe('the desktop app without its server', () => {
     await expect.poll(() => page.getByRole('banner').textContent()).toContain('Ada Lovelace');
     await expect.poll(() => page.getByText('Saved kick-off').count(), { timeout: 10_000 }).toBe(1);
     await saveScreenshot(page, 'desktop-offline');
+  });
+
+  it('asks which screen or window to share when a call shares the screen, and answers main', async (ctx) => {
+    if (skipReason !== null) return ctx.skip(skipReason);
+    const page = await context.newPage();
+    await page.addInitScript(() => {
+      const api = (window as unknown as { megilance: Record<string, unknown> }).megilance;
+      const answers: unknown[] = [];
+      (window as unknown as { answers: unknown[] }).answers = answers;
+      api['screenPicker'] = {
+        choose: (input: unknown) => {
+          answers.push(input);
+          return Promise.resolve({ accepted: true });
+        },
+      };
+      api['onScreenPickerRequest'] = (listener: (request: unknown) => void) => {
+        // Main asks as soon as the page listens (as if a call had just asked to share).
+        setTimeout(
+          () =>
+            listener({
+              requestId: '6f1f4c8e-2b7a-4a58-9a55-0c1f6d3e9b21',
+              sources: [
+                { id: 'screen:0:0', name: 'Built-in display', kind: 'screen', thumbnail: null },
+                { id: 'window:7:0', name: 'Proposal.pdf', kind: 'window', thumbnail: null },
+              ],
+            }),
+          300,
+        );
+        return () => undefined;
+      };
+    });
+    await page.route('**/trpc/**', (route) => route.abort('connectionrefused'));
+    await page.goto(`${server.url}/calls`);
+    const dialog = page.getByRole('dialog', { name: 'Choose what to share' });
+    await expect.poll(() => dialog.isVisible(), { timeout: 15_000 }).toBe(true);
+    await dialog.getByRole('option', { name: 'Proposal.pdf' }).click();
+    await saveScreenshot(page, 'desktop-screen-picker');
+    await dialog.getByRole('button', { name: 'Share' }).click();
+    await expect
+      .poll(() => page.evaluate(() => (window as unknown as { answers: unknown[] }).answers))
+      .toEqual([{ requestId: '6f1f4c8e-2b7a-4a58-9a55-0c1f6d3e9b21', sourceId: 'window:7:0' }]);
+    expect(await dialog.isVisible()).toBe(false);
   });
 });

@@ -7,6 +7,7 @@ import { AuthProvider } from '../auth/AuthContext.tsx';
 import type { AuthSession } from '../auth/session.ts';
 import { ConnectionProvider } from '../connection/ConnectionContext.tsx';
 import type { ServerConnection } from '../connection/serverConnection.ts';
+import { ScreenPicker } from '../desktop/ScreenPicker.tsx';
 
 export interface AppProps {
   clients: ApiClients;
@@ -23,6 +24,7 @@ export function App({ clients, connection, endpoints, session, router }: AppProp
         <ConnectionProvider value={{ connection, endpoints }}>
           <AuthProvider session={session}>
             <RouterProvider router={router} />
+            <ScreenPicker />
           </AuthProvider>
         </ConnectionProvider>
       </TRPCProvider>
