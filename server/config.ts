@@ -216,6 +216,7 @@ export const configSchema = z.object({
   CALLS_RECONNECT_GRACE_SECONDS: count(1, 600, 20),
   MEETING_REMINDER_MINUTES: minutes(0, 24 * 60, 10),
   CALLS_LAST_N: count(1, 49, 9),
+  CALLS_MAX_PEERS_PER_ROUTER: count(2, 50, 10),
   CALLS_RECORDING_RETENTION_DAYS: count(0, 36_500, 30),
   CALLS_FFMPEG_PATH: z.string().trim().min(1, 'must not be empty').default('ffmpeg'),
   RISK_IP_BLOCKLIST_FILES: fileList,
@@ -325,6 +326,8 @@ export interface CallsConfig {
   reconnectGraceMs: number;
   /** Video streams forwarded to each participant: the N most relevant. */
   lastN: number;
+  /** People on one router before a call spreads to another worker (pipeToRouter). */
+  maxPeersPerRouter: number;
   /** Server-side recording (server/calls/recording.ts). */
   recording: {
     /** Files go to <dir>/<meetingId>/<recordingId>.webm. */
@@ -452,6 +455,7 @@ export function parseConfig(env: Record<string, string | undefined>): ServerConf
       iceServers: raw.CALLS_TURN_SERVERS ?? [],
       reconnectGraceMs: raw.CALLS_RECONNECT_GRACE_SECONDS * 1000,
       lastN: raw.CALLS_LAST_N,
+      maxPeersPerRouter: raw.CALLS_MAX_PEERS_PER_ROUTER,
       recording: {
         dir: join(dataDir, 'recordings'),
         retentionDays: raw.CALLS_RECORDING_RETENTION_DAYS,

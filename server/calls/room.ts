@@ -44,6 +44,18 @@ export interface PeerConsumer {
   view: { visible: boolean; width: number; height: number } | null;
 }
 
+/**
+ * A router of the room on one worker. A room starts with one; when it has
+ * `maxPeersPerRouter` people, the next ones get a router on another worker
+ * (the least loaded), and every producer is piped to every router of the
+ * room (pipeToRouter keeps the producer's id), so anyone can consume anyone.
+ */
+export interface RoomRouter {
+  router: types.Router;
+  worker: PooledWorker;
+  peers: Set<string>;
+}
+
 export interface CallPeer {
   readonly id: string;
   readonly userId: string;
@@ -60,6 +72,8 @@ export interface CallPeer {
   pinned: string[];
   /** Set while the peer's event stream is gone: it leaves when this fires (the reconnect grace period). */
   leaveTimer: NodeJS.Timeout | null;
+  /** The router this peer's transports live on (set when it joins the call proper). */
+  home: RoomRouter | null;
 }
 
 /** A producer as the room's own features see it (recording, last-N): whose it is and what it carries. */
@@ -88,6 +102,8 @@ export interface CallRoomOptions {
   reconnectGraceMs: number;
   /** Video forwarded to each participant: the N most relevant (pinned, screen shares, recent speakers). */
   lastN: number;
+  /** People per router before the room spreads to another worker (pipeToRouter). */
+  maxPeersPerRouter: number;
   /** ICE servers handed to clients (TURN for restrictive networks). */
   iceServers: IceServer[];
 }
@@ -103,8 +119,9 @@ const unknown = (what: string) => new AppError('NOT_FOUND', { message: `Unknown 
 export class CallRoom {
   readonly meetingId: string;
   readonly peers = new Map<string, CallPeer>();
-  readonly #router: types.Router;
-  readonly #worker: PooledWorker;
+  /** The first router (recording and the active-speaker observer live on it), then any the room spread to. */
+  readonly #routers: RoomRouter[];
+  readonly #pool: WorkerPool;
   readonly #speakers: types.ActiveSpeakerObserver;
   readonly #logger: Logger;
   readonly #options: CallRoomOptions;
@@ -124,6 +141,7 @@ export class CallRoom {
 
   private constructor(
     meetingId: string,
+    pool: WorkerPool,
     worker: PooledWorker,
     router: types.Router,
     speakers: types.ActiveSpeakerObserver,
@@ -131,8 +149,8 @@ export class CallRoom {
     options: CallRoomOptions,
   ) {
     this.meetingId = meetingId;
-    this.#worker = worker;
-    this.#router = router;
+    this.#pool = pool;
+    this.#routers = [{ router, worker, peers: new Set() }];
     this.#speakers = speakers;
     this.#logger = logger;
     this.#options = options;
@@ -153,15 +171,50 @@ export class CallRoom {
     const worker = await pool.pick();
     const router = await worker.worker.createRouter({ mediaCodecs, appData: { meetingId } });
     const speakers = await router.createActiveSpeakerObserver({ interval: 300 });
-    return new CallRoom(meetingId, worker, router, speakers, logger.child({ meetingId }), options);
+    return new CallRoom(meetingId, pool, worker, router, speakers, logger.child({ meetingId }), options);
   }
 
   get closed(): boolean {
     return this.#closed;
   }
 
-  get workerIndex(): number {
-    return this.#worker.index;
+  /** The workers this room runs on (more than one once it spread). */
+  get workerIndexes(): number[] {
+    return this.#routers.map((slot) => slot.worker.index);
+  }
+
+  get #primary(): RoomRouter {
+    return this.#routers[0]!;
+  }
+
+  /**
+   * The router a newly admitted peer lives on: the least crowded one with
+   * room, or a new one on the least loaded worker (every producer piped in).
+   */
+  async #assignHome(peer: CallPeer): Promise<RoomRouter> {
+    if (peer.home !== null) return peer.home;
+    let slot = this.#routers
+      .filter((candidate) => candidate.peers.size < this.#options.maxPeersPerRouter)
+      .sort((a, b) => a.peers.size - b.peers.size)[0];
+    if (slot === undefined) {
+      const worker = await this.#pool.pick();
+      const router = await worker.worker.createRouter({ mediaCodecs, appData: { meetingId: this.meetingId } });
+      slot = { router, worker, peers: new Set() };
+      this.#routers.push(slot);
+      worker.rooms.add(this.meetingId);
+      this.#logger.info({ routers: this.#routers.length, worker: worker.index }, 'call spread to another router');
+      for (const existing of this.producers()) await this.#pipe(existing.producer, existing.producer.appData, slot);
+    }
+    slot.peers.add(peer.id);
+    peer.home = slot;
+    return slot;
+  }
+
+  /** Makes a producer consumable on another of the room's routers (same id there). */
+  async #pipe(producer: types.Producer, appData: types.AppData, to: RoomRouter): Promise<void> {
+    const from = this.#routers.find((slot) => slot.router.id === (appData['routerId'] as string | undefined));
+    if (from === undefined || from === to) return;
+    await from.router.pipeToRouter({ producerId: producer.id, router: to.router });
   }
 
   #activeSpeaker: string | null = null;
@@ -170,9 +223,9 @@ export class CallRoom {
     return this.#activeSpeaker;
   }
 
-  /** The room's router, for server-side consumers (recording through PlainTransports). Never closed by them. */
+  /** The room's first router (every producer is piped to it), for server-side consumers such as recording. */
   get router(): types.Router {
-    return this.#router;
+    return this.#primary.router;
   }
 
   /** Every producer in the room now. */
@@ -187,7 +240,7 @@ export class CallRoom {
   }
 
   get rtpCapabilities(): types.RtpCapabilities {
-    return this.#router.rtpCapabilities;
+    return this.#primary.router.rtpCapabilities;
   }
 
   get iceServers(): CallRoomOptions['iceServers'] {
@@ -235,6 +288,7 @@ export class CallRoom {
       consumers: new Map(),
       pinned: [],
       leaveTimer: null,
+      home: null,
     };
     if (peer.state === 'waiting') {
       this.#waiting.set(peer.id, peer);
@@ -455,8 +509,9 @@ export class CallRoom {
     if ([...peer.transports.values()].some((t) => t.direction === direction)) {
       throw new AppError('CONFLICT', { message: `This participant already has a ${direction} transport.` });
     }
-    const transport = await this.#router.createWebRtcTransport({
-      webRtcServer: this.#worker.webRtcServer,
+    const home = await this.#assignHome(peer);
+    const transport = await home.router.createWebRtcTransport({
+      webRtcServer: home.worker.webRtcServer,
       enableUdp: true,
       enableTcp: true,
       preferUdp: true,
@@ -513,10 +568,14 @@ export class CallRoom {
       producer = await entry.transport.produce({
         kind: input.kind,
         rtpParameters: input.rtpParameters as types.RtpParameters,
-        appData: { peerId: peer.id, source: input.source },
+        appData: { peerId: peer.id, source: input.source, routerId: peer.home?.router.id ?? null },
       });
     } catch (error) {
       throw refused('this track', error);
+    }
+    // Consumable on every router of the room (and recorded from the first).
+    for (const slot of this.#routers) {
+      if (slot !== peer.home) await this.#pipe(producer, producer.appData, slot);
     }
     peer.producers.set(producer.id, { producer, source: input.source });
     const announced = this.#roomProducer(peer, producer, input.source);
@@ -539,7 +598,8 @@ export class CallRoom {
   async #offer(receiver: CallPeer, sender: CallPeer, producer: types.Producer, source: MediaSource) {
     const recv = [...receiver.transports.values()].find((t) => t.direction === 'recv');
     if (recv === undefined) return; // offered when its receive transport appears
-    if (!this.#router.canConsume({ producerId: producer.id, rtpCapabilities: receiver.rtpCapabilities })) {
+    const home = receiver.home ?? this.#primary;
+    if (!home.router.canConsume({ producerId: producer.id, rtpCapabilities: receiver.rtpCapabilities })) {
       this.#logger.warn({ peerId: receiver.id, producerId: producer.id }, 'peer cannot receive this codec');
       return;
     }
@@ -556,9 +616,9 @@ export class CallRoom {
       return;
     }
     receiver.consumers.set(consumer.id, { consumer, source, from: sender.id, ready: false, view: null });
-    this.#worker.consumers += 1;
+    home.worker.consumers += 1;
     const forget = () => {
-      if (receiver.consumers.delete(consumer.id)) this.#worker.consumers -= 1;
+      if (receiver.consumers.delete(consumer.id)) home.worker.consumers -= 1;
     };
     consumer.on('transportclose', forget);
     consumer.on('producerclose', () => {
@@ -626,6 +686,7 @@ export class CallRoom {
     if (!this.peers.delete(peer.id)) return;
     if (peer.leaveTimer !== null) clearTimeout(peer.leaveTimer);
     this.#dropMedia(peer);
+    peer.home?.peers.delete(peer.id);
     peer.events.close();
     this.#speakerOrder = this.#speakerOrder.filter((id) => id !== peer.id);
     this.#hands = this.#hands.filter((id) => id !== peer.id);
@@ -652,7 +713,7 @@ export class CallRoom {
     peer.transports.clear();
     peer.producers.clear();
     for (const { consumer } of peer.consumers.values()) consumer.close();
-    this.#worker.consumers -= peer.consumers.size;
+    if (peer.home !== null) peer.home.worker.consumers -= peer.consumers.size;
     peer.consumers.clear();
   }
 
@@ -672,7 +733,7 @@ export class CallRoom {
       peer.events.close();
     }
     this.#closed = true;
-    this.#worker.rooms.delete(this.meetingId);
+    for (const slot of this.#routers) slot.worker.rooms.delete(this.meetingId);
     this.peers.clear();
     this.media.emit('close');
     this.onClose();
@@ -687,8 +748,10 @@ export class CallRoom {
       peer.events.close();
     }
     this.peers.clear();
-    this.#router.close();
-    this.#worker.rooms.delete(this.meetingId);
+    for (const slot of this.#routers) {
+      slot.router.close();
+      slot.worker.rooms.delete(this.meetingId);
+    }
     this.media.emit('close');
     this.onClose();
   }

@@ -3,7 +3,9 @@
 /**
  * A group call of six people in Chromium with last-N = 4: everyone receives
  * everyone's audio, but video from only the four most relevant others; a pin
- * brings a chosen person's video in (and another's out), still four. Checked
+ * brings a chosen person's video in (and another's out), still four. With at
+ * most three people per router, the call runs on two routers on two workers,
+ * every producer piped between them. Checked
  * on the server (which consumers flow, and that their RTP really arrives) and
  * in the pages (how many tiles show video, that the audio plays).
  *
@@ -87,7 +89,9 @@ beforeAll(async () => {
   smtp = await startTestSmtpServer();
   server = await startTestServer({
     ...mailTo(smtp),
-    CALLS_WORKERS: '1',
+    // Two workers and three people per router: the call spreads over both (pipeToRouter).
+    CALLS_WORKERS: '2',
+    CALLS_MAX_PEERS_PER_ROUTER: '3',
     CALLS_PORT: '0',
     CALLS_LAST_N: String(LAST_N),
     RISK_MFA_THRESHOLD: '99',
@@ -150,6 +154,8 @@ describe('a group call in Chromium', () => {
       await expect
         .poll(() => flows().sort((a, b) => a.name.localeCompare(b.name)), { timeout: 60_000, interval: 1_000 })
         .toEqual(expected);
+      // Six people, three per router: the call runs on both workers.
+      expect(room().workerIndexes.sort()).toEqual([0, 1]);
 
       // The RTP really arrives: every flowing consumer of Ann's has sent packets.
       const ann = [...room().peers.values()].find((peer) => peer.displayName === 'Ann')!;
