@@ -14,6 +14,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { contentSecurityPolicy } from '../shared/content-security-policy.ts';
 import type { RequestContext, ServerDeps } from './context.ts';
 import { appRouter, type AppRouter } from './router.ts';
+import { GUEST_TOKEN_PREFIX, resolveGuestToken } from './calls/guests.ts';
 import { registerRecordingRoutes } from './calls/recording-http.ts';
 import { registerOutboxPage } from './delivery/outbox-page.ts';
 import type { ClosableSocket } from './security/live-sockets.ts';
@@ -58,13 +59,18 @@ export async function buildApp(deps: ServerDeps): Promise<FastifyInstance> {
     // HTTP sends `Authorization: Bearer …`; a WebSocket sends its token once, in the connection params.
     const bearer =
       /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1] ?? info.connectionParams?.['accessToken'];
-    const session = bearer === undefined ? null : await resolveAccessToken(deps.db, deps.config.security, bearer);
+    // A guest token (`mlg_…`) is never looked up as a session: it reaches only the call of its meeting.
+    const isGuestToken = bearer?.startsWith(GUEST_TOKEN_PREFIX) === true;
+    const session =
+      bearer === undefined || isGuestToken ? null : await resolveAccessToken(deps.db, deps.config.security, bearer);
+    const guest = bearer !== undefined && isGuestToken ? await resolveGuestToken({ db: deps.db }, bearer) : null;
     const isWebSocket = info.connectionParams !== null || req.headers.upgrade === 'websocket';
     // Over WebSocket `res` is the socket itself: register it so it closes when its session ends.
     if (isWebSocket && session !== null) deps.liveSockets.add(session.sessionId, res as unknown as ClosableSocket);
     return {
       deps,
       session,
+      guest,
       logger: req.log,
       requestId: String(req.id),
       client: {

@@ -28,6 +28,13 @@ export interface Session {
   role: 'member' | 'admin';
 }
 
+/** Someone without an account in one meeting's call, by an invite link (server/calls/guests.ts). Never a session. */
+export interface GuestIdentity {
+  guestId: string;
+  meetingId: string;
+  displayName: string;
+}
+
 /** Who is calling, as far as the transport can tell. */
 export interface ClientInfo {
   ip: string;
@@ -78,6 +85,8 @@ export interface RequestContext {
   /** The request's child logger (carries the request id). */
   logger: FastifyBaseLogger;
   session: Session | null;
+  /** A guest token (`mlg_…`) instead of a session: reaches only `callerProcedure`s. Absent means none. */
+  guest?: GuestIdentity | null | undefined;
   requestId: string;
   client: ClientInfo;
   cookies: CookieJar | null;

@@ -6,7 +6,7 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import superjson from 'superjson';
 import { ZodError } from 'zod';
 import { AppError, errorCatalogue, type AppErrorCode, type AppErrorData, type FieldErrors } from '../shared/errors.ts';
-import type { RequestContext } from './context.ts';
+import type { GuestIdentity, RequestContext } from './context.ts';
 
 const fromTrpcCode: Partial<Record<TRPCError['code'], AppErrorCode>> = {
   BAD_REQUEST: 'VALIDATION_FAILED',
@@ -84,6 +84,22 @@ export const publicProcedure = t.procedure.use(appErrors);
 export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
   if (ctx.session === null) throw new AppError('UNAUTHENTICATED');
   return next({ ctx: { ...ctx, session: ctx.session } });
+});
+
+/** Who takes part in a call: a signed-in user, or a guest of that one meeting (server/calls/guests.ts). */
+export type Caller = { kind: 'user'; userId: string } | ({ kind: 'guest' } & GuestIdentity);
+
+/** A call's signaling: a user session or a guest token. Nothing else accepts a guest. */
+export const callerProcedure = publicProcedure.use(({ ctx, next }) => {
+  const guest = ctx.guest ?? null;
+  const caller: Caller | null =
+    ctx.session !== null
+      ? { kind: 'user', userId: ctx.session.userId }
+      : guest !== null
+        ? { kind: 'guest', ...guest }
+        : null;
+  if (caller === null) throw new AppError('UNAUTHENTICATED');
+  return next({ ctx: { ...ctx, caller } });
 });
 
 /** Platform administration: an admin's session with a fresh second factor (admin actions are sensitive). */

@@ -212,3 +212,43 @@ export interface CallHistoryEntry {
   participants: { userId: string; displayName: string }[];
   recordings: RecordingView[];
 }
+
+/** Guests by link: the host makes an expiring invite link; someone without an account opens it and joins. */
+export const createInviteInput = z.object({
+  meetingId: meetingIdSchema,
+  expiresInHours: z.number().int().min(1).max(168).default(24),
+});
+export const inviteListInput = z.object({ meetingId: meetingIdSchema });
+export const revokeInviteInput = z.object({ meetingId: meetingIdSchema, inviteId: z.string().uuid('Unknown invite.') });
+const inviteToken = z.string().min(16).max(128);
+export const guestPreviewInput = z.object({ token: inviteToken });
+export const guestJoinInput = z.object({
+  token: inviteToken,
+  displayName: z.string().trim().min(1, 'Enter your name.').max(60, 'At most 60 characters.'),
+});
+
+export interface CallInviteView {
+  id: string;
+  createdAt: Date;
+  expiresAt: Date;
+  revokedAt: Date | null;
+}
+
+/** A new invite: the link holds the only copy of its secret (the server keeps a hash). */
+export interface CreatedCallInvite extends CallInviteView {
+  url: string;
+}
+
+export interface GuestInvitePreview {
+  meetingTitle: string;
+  hostName: string;
+  expiresAt: Date;
+}
+
+/** A guest's credential for the `calls.*` signaling of one meeting: never a user session. */
+export interface GuestJoinAnswer {
+  guestToken: string;
+  meetingId: string;
+  displayName: string;
+  expiresAt: Date;
+}

@@ -85,6 +85,8 @@ export class CallHistory {
     });
     const open = new Map<string, string>(); // peer id → participation id
     const onJoin = ({ peerId, userId }: { peerId: string; userId: string }) => {
+      // Guests by link have no account for the history to point at (calls/guests.ts).
+      if (userId.startsWith('guest:')) return;
       const id = newId();
       open.set(peerId, id);
       const joinedAt = this.#now();

@@ -5,6 +5,9 @@
  * `events` → `createTransport` send/recv → `connectTransport` → `produce`;
  * consumers arrive as `consumer` events and are started with `resumeConsumer`.
  * The service checks membership and peer ownership on every call.
+ *
+ * Signaling takes a user session or a guest token (`callerProcedure`); host
+ * controls, recording and invite links take a user session only.
  */
 import {
   connectTransportInput,
@@ -22,8 +25,14 @@ import {
   prepareCallInput,
   produceInput,
   producerInput,
+  createInviteInput,
+  guestJoinInput,
+  guestPreviewInput,
+  inviteListInput,
+  revokeInviteInput,
 } from '../../shared/calls.ts';
-import { authedProcedure, router } from '../trpc.ts';
+import { authedProcedure, callerProcedure, publicProcedure, router } from '../trpc.ts';
+import { createInvite, GuestAttemptLimiter, joinAsGuest, listInvites, previewInvite, revokeInvite } from './guests.ts';
 import { callHistoryProcedure, recordingRouter } from './recording-router.ts';
 
 /** Host controls: the service checks the caller's peer is the host's before the action runs. */
@@ -70,79 +79,110 @@ const hostRouter = router({
   }),
 });
 
-export const callsRouter = router({
-  prepare: authedProcedure
-    .input(prepareCallInput)
-    .mutation(({ ctx, input }) => ctx.deps.calls.prepare(ctx.session.userId, input.meetingId)),
+/** Invite links: the host makes, lists and revokes them (guests.ts). */
+const invitesRouter = router({
+  create: authedProcedure
+    .input(createInviteInput)
+    .mutation(({ ctx, input }) =>
+      createInvite({ db: ctx.deps.db }, ctx.session.userId, input, ctx.deps.publicOrigin()),
+    ),
+  list: authedProcedure
+    .input(inviteListInput)
+    .query(({ ctx, input }) => listInvites({ db: ctx.deps.db }, ctx.session.userId, input.meetingId)),
+  revoke: authedProcedure
+    .input(revokeInviteInput)
+    .mutation(({ ctx, input }) => revokeInvite({ db: ctx.deps.db }, ctx.session.userId, input)),
+});
 
-  join: authedProcedure
-    .input(joinCallInput)
-    .mutation(({ ctx, input }) => ctx.deps.calls.join(ctx.session.userId, input)),
+/** Guessing invite links from one address is slowed down (per node). */
+const guestAttempts = new GuestAttemptLimiter();
+
+const guestsRouter = router({
+  preview: publicProcedure.input(guestPreviewInput).query(({ ctx, input }) => {
+    guestAttempts.check(ctx.client.ip);
+    return previewInvite({ db: ctx.deps.db }, input.token);
+  }),
+  join: publicProcedure.input(guestJoinInput).mutation(({ ctx, input }) => {
+    guestAttempts.check(ctx.client.ip);
+    return joinAsGuest({ db: ctx.deps.db }, input);
+  }),
+});
+
+export const callsRouter = router({
+  prepare: callerProcedure
+    .input(prepareCallInput)
+    .mutation(({ ctx, input }) => ctx.deps.calls.prepare(ctx.caller, input.meetingId)),
+
+  join: callerProcedure.input(joinCallInput).mutation(({ ctx, input }) => ctx.deps.calls.join(ctx.caller, input)),
 
   /** The peer's signaling events; when it drops, the peer waits the reconnect grace period to resume. */
-  events: authedProcedure
+  events: callerProcedure
     .input(peerInput)
     .subscription(({ ctx, input, signal }) =>
-      ctx.deps.calls.events(ctx.session.userId, input, signal ?? new AbortController().signal),
+      ctx.deps.calls.events(ctx.caller, input, signal ?? new AbortController().signal),
     ),
 
-  createTransport: authedProcedure
+  createTransport: callerProcedure
     .input(createTransportInput)
-    .mutation(({ ctx, input }) => ctx.deps.calls.createTransport(ctx.session.userId, input)),
+    .mutation(({ ctx, input }) => ctx.deps.calls.createTransport(ctx.caller, input)),
 
-  connectTransport: authedProcedure.input(connectTransportInput).mutation(async ({ ctx, input }) => {
-    await ctx.deps.calls.connectTransport(ctx.session.userId, input);
+  connectTransport: callerProcedure.input(connectTransportInput).mutation(async ({ ctx, input }) => {
+    await ctx.deps.calls.connectTransport(ctx.caller, input);
     return { connected: true as const };
   }),
 
-  produce: authedProcedure
-    .input(produceInput)
-    .mutation(({ ctx, input }) => ctx.deps.calls.produce(ctx.session.userId, input)),
+  produce: callerProcedure.input(produceInput).mutation(({ ctx, input }) => ctx.deps.calls.produce(ctx.caller, input)),
 
-  resumeConsumer: authedProcedure.input(consumerInput).mutation(async ({ ctx, input }) => {
-    await ctx.deps.calls.resumeConsumer(ctx.session.userId, input);
+  resumeConsumer: callerProcedure.input(consumerInput).mutation(async ({ ctx, input }) => {
+    await ctx.deps.calls.resumeConsumer(ctx.caller, input);
     return { resumed: true as const };
   }),
 
   /** A tile out of view: stop forwarding its video until it is visible again. */
-  pauseConsumer: authedProcedure.input(consumerInput).mutation(async ({ ctx, input }) => {
-    await ctx.deps.calls.pauseConsumer(ctx.session.userId, input);
+  pauseConsumer: callerProcedure.input(consumerInput).mutation(async ({ ctx, input }) => {
+    await ctx.deps.calls.pauseConsumer(ctx.caller, input);
     return { paused: true as const };
   }),
 
   /** Mute / camera off: the track stays, its media stops. */
-  pauseProducer: authedProcedure.input(producerInput).mutation(async ({ ctx, input }) => {
-    await ctx.deps.calls.setProducerPaused(ctx.session.userId, input, true);
+  pauseProducer: callerProcedure.input(producerInput).mutation(async ({ ctx, input }) => {
+    await ctx.deps.calls.setProducerPaused(ctx.caller, input, true);
     return { paused: true as const };
   }),
 
-  resumeProducer: authedProcedure.input(producerInput).mutation(async ({ ctx, input }) => {
-    await ctx.deps.calls.setProducerPaused(ctx.session.userId, input, false);
+  resumeProducer: callerProcedure.input(producerInput).mutation(async ({ ctx, input }) => {
+    await ctx.deps.calls.setProducerPaused(ctx.caller, input, false);
     return { resumed: true as const };
   }),
 
-  closeProducer: authedProcedure.input(producerInput).mutation(async ({ ctx, input }) => {
-    await ctx.deps.calls.closeProducer(ctx.session.userId, input);
+  closeProducer: callerProcedure.input(producerInput).mutation(async ({ ctx, input }) => {
+    await ctx.deps.calls.closeProducer(ctx.caller, input);
     return { closed: true as const };
   }),
 
   /** The client's tile for a consumer: visible or not and its size (last-N and the simulcast layer follow). */
-  setConsumerView: authedProcedure.input(consumerViewInput).mutation(async ({ ctx, input }) => {
-    await ctx.deps.calls.setConsumerView(ctx.session.userId, input);
+  setConsumerView: callerProcedure.input(consumerViewInput).mutation(async ({ ctx, input }) => {
+    await ctx.deps.calls.setConsumerView(ctx.caller, input);
     return { done: true as const };
   }),
 
-  pin: authedProcedure.input(pinInput).mutation(async ({ ctx, input }) => {
-    await ctx.deps.calls.pin(ctx.session.userId, input);
+  pin: callerProcedure.input(pinInput).mutation(async ({ ctx, input }) => {
+    await ctx.deps.calls.pin(ctx.caller, input);
     return { done: true as const };
   }),
 
-  raiseHand: authedProcedure.input(raiseHandInput).mutation(async ({ ctx, input }) => {
-    await ctx.deps.calls.raiseHand(ctx.session.userId, input);
+  raiseHand: callerProcedure.input(raiseHandInput).mutation(async ({ ctx, input }) => {
+    await ctx.deps.calls.raiseHand(ctx.caller, input);
     return { done: true as const };
   }),
 
   host: hostRouter,
+
+  /** Invite links for guests (host only). */
+  invites: invitesRouter,
+
+  /** Public: what a link is for, and joining by it (a guest token for this call's signaling only). */
+  guests: guestsRouter,
 
   /** Server-side recording (host starts/stops; participants list, play, download). */
   recording: recordingRouter,
@@ -150,8 +190,8 @@ export const callsRouter = router({
   /** Past calls with duration, participants and recordings. */
   history: callHistoryProcedure,
 
-  leave: authedProcedure.input(peerInput).mutation(async ({ ctx, input }) => {
-    await ctx.deps.calls.leave(ctx.session.userId, input);
+  leave: callerProcedure.input(peerInput).mutation(async ({ ctx, input }) => {
+    await ctx.deps.calls.leave(ctx.caller, input);
     return { left: true as const };
   }),
 });

@@ -1,9 +1,11 @@
 /**
  * Calls: one `CallRoom` per meeting whose call is running, on the worker pool.
  * Every entry point checks, from the database, that the caller belongs to the
- * meeting (meetings.ts `requireParticipant`) and that the peer they name is
- * theirs: a user can never join, consume or signal for a call that is not
- * theirs, nor act as another peer in it.
+ * meeting (meetings.ts `requireParticipant`, or for a guest by link
+ * guests.ts `requireGuestMember`) and that the peer they name is theirs: a
+ * caller can never join, consume or signal for a call that is not theirs, nor
+ * act as another peer in it. A guest's peer is `guest:<guestId>`, always a
+ * participant, so the waiting room and the lock apply to them.
  */
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
@@ -17,6 +19,8 @@ import type {
 import { AppError } from '../../shared/errors.ts';
 import type { Database } from '../db/schema.ts';
 import { requireParticipant } from '../meetings/meetings.ts';
+import type { Caller } from '../trpc.ts';
+import { requireGuestMember } from './guests.ts';
 import { CallHistory } from './history.ts';
 import { RecordingService, type RecordingConfig } from './recording.ts';
 import { CallRoom, type CallPeer, type CallRoomOptions } from './room.ts';
@@ -51,12 +55,21 @@ export class CallService {
     };
   }
 
-  async #member(userId: string, meetingId: string) {
-    const { role, meeting } = await requireParticipant({ db: this.#db }, meetingId, userId);
+  async #member(caller: Caller, meetingId: string): Promise<{ role: 'host' | 'participant'; displayName: string }> {
+    if (caller.kind === 'guest') {
+      const { displayName } = await requireGuestMember({ db: this.#db }, caller, meetingId);
+      return { role: 'participant', displayName };
+    }
+    const { role, meeting } = await requireParticipant({ db: this.#db }, meetingId, caller.userId);
     if (meeting.ended_at !== null) {
       throw new AppError('PRECONDITION_FAILED', { message: 'This meeting has ended.', details: { reason: 'ended' } });
     }
-    return role;
+    const user = await this.#db
+      .selectFrom('users')
+      .select(['display_name'])
+      .where('id', '=', caller.userId)
+      .executeTakeFirstOrThrow();
+    return { role, displayName: user.display_name };
   }
 
   async #room(meetingId: string): Promise<CallRoom> {
@@ -79,19 +92,19 @@ export class CallService {
   }
 
   /** The caller's peer in a running call; NOT_FOUND for anyone else's (or a call that is over). */
-  async #own(userId: string, meetingId: string, peerId: string): Promise<{ room: CallRoom; peer: CallPeer }> {
-    await this.#member(userId, meetingId);
+  async #own(caller: Caller, meetingId: string, peerId: string): Promise<{ room: CallRoom; peer: CallPeer }> {
+    await this.#member(caller, meetingId);
     const room = this.#rooms.get(meetingId);
     const peer = room?.findPeer(peerId);
-    if (room === undefined || peer === undefined || peer.userId !== userId) {
+    if (room === undefined || peer === undefined || peer.userId !== peerUserId(caller)) {
       throw new AppError('NOT_FOUND', { message: 'You are not in this call (it may have ended). Join it again.' });
     }
     return { room, peer };
   }
 
   /** What a device needs before joining: the router's codecs and the ICE servers. Opens the call if needed. */
-  async prepare(userId: string, meetingId: string): Promise<CallPrepareAnswer> {
-    await this.#member(userId, meetingId);
+  async prepare(caller: Caller, meetingId: string): Promise<CallPrepareAnswer> {
+    await this.#member(caller, meetingId);
     const room = await this.#room(meetingId);
     return {
       routerRtpCapabilities: room.rtpCapabilities as unknown as Record<string, unknown>,
@@ -100,18 +113,13 @@ export class CallService {
   }
 
   async join(
-    userId: string,
+    caller: Caller,
     input: { meetingId: string; rtpCapabilities: Record<string, unknown>; resumePeerId?: string | undefined },
   ): Promise<CallJoinAnswer> {
-    const role = await this.#member(userId, input.meetingId);
-    const user = await this.#db
-      .selectFrom('users')
-      .select(['display_name'])
-      .where('id', '=', userId)
-      .executeTakeFirstOrThrow();
+    const { role, displayName } = await this.#member(caller, input.meetingId);
     const room = await this.#room(input.meetingId);
     const { peer, resumed } = room.join(
-      { userId, displayName: user.display_name, role },
+      { userId: peerUserId(caller), displayName, role },
       input.rtpCapabilities,
       input.resumePeerId,
     );
@@ -130,11 +138,11 @@ export class CallService {
 
   /** The peer's events until it leaves; when the stream drops, the peer is kept for the reconnect grace period. */
   async *events(
-    userId: string,
+    caller: Caller,
     input: { meetingId: string; peerId: string },
     signal: AbortSignal,
   ): AsyncGenerator<CallEvent, void, undefined> {
-    const { room, peer } = await this.#own(userId, input.meetingId, input.peerId);
+    const { room, peer } = await this.#own(caller, input.meetingId, input.peerId);
     if (peer.leaveTimer !== null) {
       clearTimeout(peer.leaveTimer);
       peer.leaveTimer = null;
@@ -149,23 +157,23 @@ export class CallService {
   }
 
   async createTransport(
-    userId: string,
+    caller: Caller,
     input: { meetingId: string; peerId: string; direction: 'send' | 'recv' },
   ): Promise<TransportOptions> {
-    const { room, peer } = await this.#own(userId, input.meetingId, input.peerId);
+    const { room, peer } = await this.#own(caller, input.meetingId, input.peerId);
     return room.createTransport(peer, input.direction);
   }
 
   async connectTransport(
-    userId: string,
+    caller: Caller,
     input: { meetingId: string; peerId: string; transportId: string; dtlsParameters: Record<string, unknown> },
   ): Promise<void> {
-    const { room, peer } = await this.#own(userId, input.meetingId, input.peerId);
+    const { room, peer } = await this.#own(caller, input.meetingId, input.peerId);
     await room.connectTransport(peer, input.transportId, input.dtlsParameters);
   }
 
   async produce(
-    userId: string,
+    caller: Caller,
     input: {
       meetingId: string;
       peerId: string;
@@ -175,49 +183,49 @@ export class CallService {
       source: MediaSource;
     },
   ): Promise<{ producerId: string }> {
-    const { room, peer } = await this.#own(userId, input.meetingId, input.peerId);
+    const { room, peer } = await this.#own(caller, input.meetingId, input.peerId);
     return room.produce(peer, input);
   }
 
-  async resumeConsumer(userId: string, input: { meetingId: string; peerId: string; consumerId: string }) {
-    const { room, peer } = await this.#own(userId, input.meetingId, input.peerId);
+  async resumeConsumer(caller: Caller, input: { meetingId: string; peerId: string; consumerId: string }) {
+    const { room, peer } = await this.#own(caller, input.meetingId, input.peerId);
     await room.resumeConsumer(peer, input.consumerId);
   }
 
-  async pauseConsumer(userId: string, input: { meetingId: string; peerId: string; consumerId: string }) {
-    const { room, peer } = await this.#own(userId, input.meetingId, input.peerId);
+  async pauseConsumer(caller: Caller, input: { meetingId: string; peerId: string; consumerId: string }) {
+    const { room, peer } = await this.#own(caller, input.meetingId, input.peerId);
     await room.pauseConsumer(peer, input.consumerId);
   }
 
   async setProducerPaused(
-    userId: string,
+    caller: Caller,
     input: { meetingId: string; peerId: string; producerId: string },
     paused: boolean,
   ) {
-    const { room, peer } = await this.#own(userId, input.meetingId, input.peerId);
+    const { room, peer } = await this.#own(caller, input.meetingId, input.peerId);
     await room.setProducerPaused(peer, input.producerId, paused);
   }
 
-  async closeProducer(userId: string, input: { meetingId: string; peerId: string; producerId: string }) {
-    const { room, peer } = await this.#own(userId, input.meetingId, input.peerId);
+  async closeProducer(caller: Caller, input: { meetingId: string; peerId: string; producerId: string }) {
+    const { room, peer } = await this.#own(caller, input.meetingId, input.peerId);
     room.closeProducer(peer, input.producerId);
   }
 
   async setConsumerView(
-    userId: string,
+    caller: Caller,
     input: { meetingId: string; peerId: string; consumerId: string; visible: boolean; width: number; height: number },
   ) {
-    const { room, peer } = await this.#own(userId, input.meetingId, input.peerId);
+    const { room, peer } = await this.#own(caller, input.meetingId, input.peerId);
     await room.setConsumerView(peer, input.consumerId, input);
   }
 
-  async pin(userId: string, input: { meetingId: string; peerId: string; pinnedPeerIds: string[] }) {
-    const { room, peer } = await this.#own(userId, input.meetingId, input.peerId);
+  async pin(caller: Caller, input: { meetingId: string; peerId: string; pinnedPeerIds: string[] }) {
+    const { room, peer } = await this.#own(caller, input.meetingId, input.peerId);
     await room.pin(peer, input.pinnedPeerIds);
   }
 
-  async raiseHand(userId: string, input: { meetingId: string; peerId: string; raised: boolean }) {
-    const { room, peer } = await this.#own(userId, input.meetingId, input.peerId);
+  async raiseHand(caller: Caller, input: { meetingId: string; peerId: string; raised: boolean }) {
+    const { room, peer } = await this.#own(caller, input.meetingId, input.peerId);
     room.raiseHand(peer, input.raised);
   }
 
@@ -227,7 +235,7 @@ export class CallService {
     input: { meetingId: string; peerId: string },
     action: (room: CallRoom, host: CallPeer) => void | Promise<void>,
   ): Promise<void> {
-    const { room, peer } = await this.#own(userId, input.meetingId, input.peerId);
+    const { room, peer } = await this.#own({ kind: 'user', userId }, input.meetingId, input.peerId);
     if (peer.role !== 'host') throw new AppError('FORBIDDEN', { message: 'Only the host can do that.' });
     await action(room, peer);
   }
@@ -237,6 +245,9 @@ export class CallService {
     await this.host(userId, input, async (room, host) => {
       const target = room.peer(input.targetPeerId);
       if (target.id === host.id) return;
+      // The host is a meeting's account holder: a guest by link has no account to hold it.
+      if (target.userId.startsWith('guest:'))
+        throw new AppError('FORBIDDEN', { message: 'A guest cannot be made the host.' });
       await this.#db.transaction().execute(async (tx) => {
         await tx.updateTable('meetings').set({ host_id: target.userId }).where('id', '=', input.meetingId).execute();
         await tx
@@ -256,8 +267,8 @@ export class CallService {
     });
   }
 
-  async leave(userId: string, input: { meetingId: string; peerId: string }): Promise<void> {
-    const { room, peer } = await this.#own(userId, input.meetingId, input.peerId);
+  async leave(caller: Caller, input: { meetingId: string; peerId: string }): Promise<void> {
+    const { room, peer } = await this.#own(caller, input.meetingId, input.peerId);
     room.leave(peer);
   }
 
@@ -285,4 +296,9 @@ export class CallService {
     await this.history.flush();
     await this.pool.close();
   }
+}
+
+/** The peer's `userId`: a user's id, or `guest:<guestId>` (never an account's id). */
+export function peerUserId(caller: Caller): string {
+  return caller.kind === 'user' ? caller.userId : `guest:${caller.guestId}`;
 }

@@ -1,6 +1,6 @@
 /**
  * Meetings: who may be in a call. A meeting has one host and invited
- * participants (all MegiLance accounts; guests by link come later). Every
+ * participants (MegiLance accounts; guests by link are server/calls/guests.ts). Every
  * read and every call procedure goes through `requireParticipant`, so a user
  * never learns anything about a meeting they are not in: an unknown meeting
  * and someone else's answer the same NOT_FOUND.

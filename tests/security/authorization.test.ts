@@ -27,8 +27,8 @@ interface Person {
 }
 
 interface Row {
-  /** Who may call it at all. */
-  access: 'public' | 'authed' | 'stepUp' | 'admin';
+  /** Who may call it at all (`caller`: a user session or a guest-by-link token, calls.ts signaling only). */
+  access: 'public' | 'authed' | 'stepUp' | 'admin' | 'caller';
   /** Calls the procedure with a valid input as `client` (whose access token is `token`, for subscriptions). */
   call: (client: Client, people: { alice: Person; bob: Person }, token: string | undefined) => Promise<unknown>;
   /** For procedures on a user's data: Bob acting on Alice must be refused or see nothing of hers. */
@@ -392,34 +392,71 @@ const table: Record<string, Row> = {
     },
   },
   'calls.prepare': {
-    access: 'authed',
+    access: 'caller',
     call: (c) => c.calls.prepare.mutate({ meetingId: crypto.randomUUID() }),
     asOtherUser: async ({ alice, bob }) => {
       const hers = await alice.client.meetings.create.mutate({ title: 'Alice only' });
       expect(await refusal(bob.client.calls.prepare.mutate({ meetingId: hers.id }))).toBe('NOT_FOUND');
     },
   },
-  'calls.join': {
+  'calls.invites.create': {
     access: 'authed',
+    call: (c) => c.calls.invites.create.mutate({ meetingId: crypto.randomUUID() }),
+    asOtherUser: async ({ alice, bob }) => {
+      const hers = await alice.client.meetings.create.mutate({ title: 'Alice only' });
+      expect(await refusal(bob.client.calls.invites.create.mutate({ meetingId: hers.id }))).toBe('NOT_FOUND');
+      // Invited but not the host: still no invite links.
+      const shared = await alice.client.meetings.create.mutate({ title: 'Shared', invitees: [bob.email] });
+      expect(await refusal(bob.client.calls.invites.create.mutate({ meetingId: shared.id }))).toBe('FORBIDDEN');
+    },
+  },
+  'calls.invites.list': {
+    access: 'authed',
+    call: (c) => c.calls.invites.list.query({ meetingId: crypto.randomUUID() }),
+    asOtherUser: async ({ alice, bob }) => {
+      const { meetingId } = await aliceInvite(alice, bob);
+      expect(await refusal(bob.client.calls.invites.list.query({ meetingId }))).toBe('FORBIDDEN');
+      expect(await alice.client.calls.invites.list.query({ meetingId })).toHaveLength(1);
+    },
+  },
+  'calls.invites.revoke': {
+    access: 'authed',
+    call: (c) => c.calls.invites.revoke.mutate({ meetingId: crypto.randomUUID(), inviteId: crypto.randomUUID() }),
+    asOtherUser: async ({ alice, bob }) => {
+      const { meetingId, inviteId } = await aliceInvite(alice, bob);
+      expect(await refusal(bob.client.calls.invites.revoke.mutate({ meetingId, inviteId }))).toBe('FORBIDDEN');
+      expect((await alice.client.calls.invites.list.query({ meetingId }))[0]!.revokedAt).toBeNull();
+    },
+  },
+  'calls.guests.preview': {
+    access: 'public',
+    call: (c) => c.calls.guests.preview.query({ token: 'A'.repeat(43) }),
+  },
+  'calls.guests.join': {
+    access: 'public',
+    call: (c) => c.calls.guests.join.mutate({ token: 'A'.repeat(43), displayName: 'Guest' }),
+  },
+  'calls.join': {
+    access: 'caller',
     call: (c) => c.calls.join.mutate({ meetingId: crypto.randomUUID(), rtpCapabilities: {} }),
   },
   'calls.events': {
-    access: 'authed',
+    access: 'caller',
     call: (_c, _people, token) =>
       firstEventOf(server.url, token, (client, handlers) =>
         client.calls.events.subscribe({ meetingId: crypto.randomUUID(), peerId: 'none' }, handlers),
       ),
   },
   'calls.createTransport': {
-    access: 'authed',
+    access: 'caller',
     call: (c) => c.calls.createTransport.mutate({ ...callRef(), direction: 'send' }),
   },
   'calls.connectTransport': {
-    access: 'authed',
+    access: 'caller',
     call: (c) => c.calls.connectTransport.mutate({ ...callRef(), transportId: 'none', dtlsParameters: {} }),
   },
   'calls.produce': {
-    access: 'authed',
+    access: 'caller',
     call: (c) =>
       c.calls.produce.mutate({
         ...callRef(),
@@ -430,33 +467,33 @@ const table: Record<string, Row> = {
       }),
   },
   'calls.resumeConsumer': {
-    access: 'authed',
+    access: 'caller',
     call: (c) => c.calls.resumeConsumer.mutate({ ...callRef(), consumerId: 'x' }),
   },
   'calls.pauseConsumer': {
-    access: 'authed',
+    access: 'caller',
     call: (c) => c.calls.pauseConsumer.mutate({ ...callRef(), consumerId: 'x' }),
   },
   'calls.pauseProducer': {
-    access: 'authed',
+    access: 'caller',
     call: (c) => c.calls.pauseProducer.mutate({ ...callRef(), producerId: 'x' }),
   },
   'calls.resumeProducer': {
-    access: 'authed',
+    access: 'caller',
     call: (c) => c.calls.resumeProducer.mutate({ ...callRef(), producerId: 'x' }),
   },
   'calls.closeProducer': {
-    access: 'authed',
+    access: 'caller',
     call: (c) => c.calls.closeProducer.mutate({ ...callRef(), producerId: 'x' }),
   },
-  'calls.leave': { access: 'authed', call: (c) => c.calls.leave.mutate(callRef()) },
+  'calls.leave': { access: 'caller', call: (c) => c.calls.leave.mutate(callRef()) },
   'calls.setConsumerView': {
-    access: 'authed',
+    access: 'caller',
     call: (c) =>
       c.calls.setConsumerView.mutate({ ...callRef(), consumerId: 'x', visible: true, width: 320, height: 180 }),
   },
-  'calls.pin': { access: 'authed', call: (c) => c.calls.pin.mutate({ ...callRef(), pinnedPeerIds: [] }) },
-  'calls.raiseHand': { access: 'authed', call: (c) => c.calls.raiseHand.mutate({ ...callRef(), raised: true }) },
+  'calls.pin': { access: 'caller', call: (c) => c.calls.pin.mutate({ ...callRef(), pinnedPeerIds: [] }) },
+  'calls.raiseHand': { access: 'caller', call: (c) => c.calls.raiseHand.mutate({ ...callRef(), raised: true }) },
   'calls.host.mute': {
     access: 'authed',
     call: (c) => c.calls.host.mute.mutate({ ...callRef(), targetPeerId: 'x', source: 'microphone' }),
@@ -622,10 +659,23 @@ async function aliceRecording(alice: Person): Promise<{ meetingId: string; recor
   return { meetingId: meeting.id, recordingId };
 }
 
+/** A meeting of Alice's (Bob invited, not host) with one invite link, and a guest who joined by it. */
+async function aliceInvite(
+  alice: Person,
+  bob: Person,
+): Promise<{ meetingId: string; inviteId: string; guestToken: string }> {
+  const meeting = await alice.client.meetings.create.mutate({ title: 'With a guest', invitees: [bob.email] });
+  const invite = await alice.client.calls.invites.create.mutate({ meetingId: meeting.id });
+  const token = new URL(invite.url).pathname.replace('/join/', '');
+  const { guestToken } = await clientFor().calls.guests.join.mutate({ token, displayName: 'Guest' });
+  return { meetingId: meeting.id, inviteId: invite.id, guestToken };
+}
+
 let smtp: TestSmtpServer;
 let server: TestServer;
 let alice: Person;
 let bob: Person;
+let guest: { guestToken: string; meetingId: string } | undefined;
 
 const clientFor = (accessToken?: string) => apiClient(server.url, { accessToken });
 const refusal = refusalOf;
@@ -650,6 +700,7 @@ beforeAll(async () => {
   server = await startTestServer(mailTo(smtp));
   alice = await person('alice');
   bob = await person('bob');
+  guest = await aliceInvite(alice, bob);
 });
 afterAll(async () => {
   await server.dispose();
@@ -671,6 +722,33 @@ describe('authorization table', () => {
   it.each(protectedRows)('%s refuses a revoked or made-up token', async (_path, row) => {
     expect(await refusal(row.call(clientFor('mla_made-up-token'), { alice, bob }, 'mla_made-up-token'))).toBe(
       'UNAUTHENTICATED',
+    );
+  });
+
+  const callerRows = Object.entries(table).filter(([, row]) => row.access === 'caller');
+  it.each(callerRows)('%s refuses a made-up guest token', async (_path, row) => {
+    expect(await refusal(row.call(clientFor('mlg_made-up-token'), { alice, bob }, 'mlg_made-up-token'))).toBe(
+      'UNAUTHENTICATED',
+    );
+  });
+
+  // A guest by link is not a session: everything but a call's signaling refuses the token.
+  const userOnlyRows = Object.entries(table).filter(([, row]) => row.access !== 'public' && row.access !== 'caller');
+  it.each(userOnlyRows)('%s refuses a guest token', async (_path, row) => {
+    const { guestToken } = guest!;
+    expect(await refusal(row.call(clientFor(guestToken), { alice, bob }, guestToken))).toBe('UNAUTHENTICATED');
+  });
+
+  it("a guest of one meeting cannot prepare or join another's call", async () => {
+    const { guestToken, meetingId } = guest!;
+    const other = await alice.client.meetings.create.mutate({ title: 'Not for guests' });
+    const asGuest = clientFor(guestToken);
+    expect(await refusal(asGuest.calls.prepare.mutate({ meetingId: other.id }))).toBe('NOT_FOUND');
+    expect(await refusal(asGuest.calls.join.mutate({ meetingId: other.id, rtpCapabilities: {} }))).toBe('NOT_FOUND');
+    // Its own meeting's call is reachable (server/calls/guests.test.ts goes on into the call).
+    await expect(asGuest.calls.leave.mutate({ meetingId, peerId: 'none' })).rejects.toThrow(/not in this call/);
+    await expect(asGuest.calls.leave.mutate({ meetingId: other.id, peerId: 'none' })).rejects.toThrow(
+      /no such meeting/,
     );
   });
 

@@ -11,6 +11,7 @@ import { SecondFactorPage } from '../auth/SecondFactorPage.tsx';
 import { SignInPage } from '../auth/SignInPage.tsx';
 import { SignUpPage } from '../auth/SignUpPage.tsx';
 import { VerifyEmailPage } from '../auth/VerifyEmailPage.tsx';
+import { GuestJoinPage } from '../guests/GuestJoinPage.tsx';
 import { SecurityPage } from '../security/SecurityPage.tsx';
 import { SettingsPage } from '../settings/SettingsPage.tsx';
 import { AppShell } from '../shell/AppShell.tsx';
@@ -34,6 +35,12 @@ export const routes: RouteObject[] = [
       { path: accountRoutes.forgotPassword, element: <ForgotPasswordPage /> },
       { path: accountRoutes.resetPassword, element: <ResetPasswordPage /> },
     ],
+  },
+  {
+    // A guest's invite link: no account needed, whoever is signed in (or nobody).
+    path: '/join/:token',
+    element: <GuestJoinPage />,
+    errorElement: <RouteError />,
   },
   {
     path: '/',

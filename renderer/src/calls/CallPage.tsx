@@ -2,7 +2,8 @@
  * A meeting's call: first the lobby (camera preview, microphone level, device
  * choice, start muted or without camera), then the call itself (a tile per
  * person, the active speaker highlighted, mute / camera / leave, and "end for
- * everyone" for the host).
+ * everyone" for the host). `CallView` is the part shared with guests who
+ * join by an invite link (renderer/src/guests/).
  */
 import { useMutation, useQuery } from '@tanstack/react-query';
 import type { TFunction } from 'i18next';
@@ -14,6 +15,7 @@ import { ErrorNotice } from '../errors/ErrorNotice.tsx';
 import { Page } from '../shell/Page.tsx';
 import { CallClient, type CallSnapshot } from './callClient.ts';
 import { listDevices, mediaErrorKind, openTrack, watchLevel, type DeviceChoice, type MediaDevices } from './media.ts';
+import { InviteLinkButton } from './InviteLinkButton.tsx';
 import { ParticipantTile } from './ParticipantTile.tsx';
 import { PeoplePanel } from './PeoplePanel.tsx';
 import type { MediaSource } from '../../../shared/calls.ts';
@@ -25,34 +27,47 @@ export function CallPage() {
   const meeting = useQuery(trpc.meetings.get.queryOptions({ meetingId }));
   const client = useTRPCClient();
   const call = useMemo(() => new CallClient(client, meetingId), [client, meetingId]);
-  const snapshot = useSyncExternalStore(call.subscribe, call.snapshot);
-  // Leaving the screen leaves the call.
-  useEffect(() => () => void call.leave(), [call]);
 
   const title = meeting.data?.title ?? t('calls.call.title');
   return (
     <Page title={title}>
       <ErrorNotice error={meeting.error} />
-      {meeting.data !== undefined &&
-        (snapshot.phase === 'idle' || snapshot.phase === 'failed' ? (
-          <>
-            <Lobby call={call} snapshot={snapshot} />
-            <Recordings meetingId={meetingId} />
-          </>
-        ) : snapshot.phase === 'ended' ? (
-          <>
-            <section className="card" aria-live="polite">
-              <h2>{snapshot.reason === 'ended-by-host' ? t('calls.call.endedByHost') : t('calls.call.left')}</h2>
-              <p>
-                <Link to="/calls">{t('calls.call.backToCalls')}</Link>
-              </p>
-            </section>
-            <Recordings meetingId={meetingId} />
-          </>
-        ) : (
-          <InCall call={call} snapshot={snapshot} meetingId={meetingId} />
-        ))}
+      {meeting.data !== undefined && <CallView call={call} meetingId={meetingId} guest={false} />}
     </Page>
+  );
+}
+
+/**
+ * The lobby, then the call, then what follows it: the same for a member (in
+ * the app) and a guest by link (GuestJoinPage), given the call's client. A
+ * guest sees no recordings and no way back to the call list; host controls
+ * follow the peer's role, which a guest never has.
+ */
+export function CallView({ call, meetingId, guest }: { call: CallClient; meetingId: string; guest: boolean }) {
+  const { t } = useTranslation();
+  const snapshot = useSyncExternalStore(call.subscribe, call.snapshot);
+  // Leaving the screen leaves the call.
+  useEffect(() => () => void call.leave(), [call]);
+
+  return snapshot.phase === 'idle' || snapshot.phase === 'failed' ? (
+    <>
+      <Lobby call={call} snapshot={snapshot} />
+      {!guest && <Recordings meetingId={meetingId} />}
+    </>
+  ) : snapshot.phase === 'ended' ? (
+    <>
+      <section className="card" aria-live="polite">
+        <h2>{snapshot.reason === 'ended-by-host' ? t('calls.call.endedByHost') : t('calls.call.left')}</h2>
+        {!guest && (
+          <p>
+            <Link to="/calls">{t('calls.call.backToCalls')}</Link>
+          </p>
+        )}
+      </section>
+      {!guest && <Recordings meetingId={meetingId} />}
+    </>
+  ) : (
+    <InCall call={call} snapshot={snapshot} meetingId={meetingId} />
   );
 }
 
@@ -365,6 +380,7 @@ function InCall({ call, snapshot, meetingId }: { call: CallClient; snapshot: Cal
           </button>
         )}
       </div>
+      {isHost && <InviteLinkButton meetingId={meetingId} />}
       <ErrorNotice error={action.error ?? end.error ?? recording.error} />
       <PeoplePanel call={call} snapshot={snapshot} isHost={isHost} />
     </section>

@@ -97,11 +97,14 @@ export function PeoplePanel({ call, snapshot, isHost }: { call: CallClient; snap
         {people.map((person) => {
           const target = { targetPeerId: person.peerId };
           const raised = hands.includes(person.peerId);
+          // Joined by an invite link, without an account: never the host (the server refuses it too).
+          const guest = person.userId.startsWith('guest:');
           return (
             <li key={person.peerId} className="item" aria-label={person.displayName}>
               <span>
                 {person.displayName}
                 {person.role === 'host' && <span className="badge badge-muted">{t('calls.people.host')}</span>}
+                {guest && <span className="badge badge-muted">{t('calls.people.guest')}</span>}
                 {raised && <span className="badge badge-success">{t('calls.people.handRaised')}</span>}
               </span>
               {isHost && (
@@ -135,14 +138,16 @@ export function PeoplePanel({ call, snapshot, isHost }: { call: CallClient; snap
                   >
                     {t('calls.people.stopVideo')}
                   </button>
-                  <button
-                    type="button"
-                    className="button button-secondary"
-                    aria-label={t('calls.people.makeHostLabel', { name: person.displayName })}
-                    onClick={() => host.mutate((ref) => api.calls.host.transfer.mutate({ ...ref, ...target }))}
-                  >
-                    {t('calls.people.makeHost')}
-                  </button>
+                  {!guest && (
+                    <button
+                      type="button"
+                      className="button button-secondary"
+                      aria-label={t('calls.people.makeHostLabel', { name: person.displayName })}
+                      onClick={() => host.mutate((ref) => api.calls.host.transfer.mutate({ ...ref, ...target }))}
+                    >
+                      {t('calls.people.makeHost')}
+                    </button>
+                  )}
                   <button
                     type="button"
                     className="button button-danger"

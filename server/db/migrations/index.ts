@@ -18,6 +18,7 @@ import * as m0010 from '../../drafts/migration.ts';
 import * as m0011 from '../../meetings/migration.ts';
 import * as m0012 from '../../calls/recording-migration.ts';
 import * as m0013 from '../../meetings/schedule-migration.ts';
+import * as m0014 from '../../calls/guests-migration.ts';
 
 export type DatabaseEngine = 'sqlite' | 'postgres';
 
@@ -44,4 +45,5 @@ export const migrations: Readonly<Record<string, NumberedMigration>> = {
   '0011_meetings': m0011,
   '0012_recordings': m0012,
   '0013_schedule': m0013,
+  '0014_call_guests': m0014,
 };
