@@ -70,6 +70,28 @@ export const pinInput = z.object({ ...peerRef, pinnedPeerIds: z.array(id).max(4)
 
 export const raiseHandInput = z.object({ ...peerRef, raised: z.boolean() });
 
+/** In-call chat: plain text, shown as text. */
+export const CHAT_MESSAGE_MAX_LENGTH = 2_000;
+export const chatSendInput = z.object({
+  ...peerRef,
+  text: z
+    .string()
+    .trim()
+    .min(1, 'Write a message first.')
+    .max(CHAT_MESSAGE_MAX_LENGTH, `Keep messages under ${CHAT_MESSAGE_MAX_LENGTH} characters.`),
+});
+export const chatListInput = z.object({ meetingId: meetingIdSchema });
+
+export interface ChatMessageView {
+  id: string;
+  senderName: string;
+  /** The sender's account, or null for a guest by link. */
+  senderUserId: string | null;
+  guest: boolean;
+  text: string;
+  at: Date;
+}
+
 /** Host controls name the host's own peer (`peerId`) and the participant acted on (`targetPeerId`). */
 const targetRef = { ...peerRef, targetPeerId: id };
 export const muteParticipantInput = z.object({ ...targetRef, source: z.enum(['microphone', 'camera', 'screen']) });
@@ -148,6 +170,7 @@ export type CallEvent =
   | { type: 'consumer-paused'; consumerId: string }
   | { type: 'consumer-resumed'; consumerId: string }
   | { type: 'active-speaker'; peerId: string | null }
+  | { type: 'chat'; message: ChatMessageView }
   | { type: 'room-state'; room: CallRoomState }
   /** Someone's role changed (the host handed over). */
   | { type: 'peer-updated'; peer: CallPeerView }

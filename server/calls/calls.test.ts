@@ -309,3 +309,38 @@ describe('host controls', () => {
     for (const user of [alice, bob, carol]) void user.close();
   });
 });
+
+describe('in-call chat', () => {
+  it('sends to everyone in the call, keeps the messages for the meeting’s people only, and limits bursts', async () => {
+    const [alice, bob, eve] = await Promise.all([newUser('Alice'), newUser('Bob'), newUser('Eve')]);
+    const meeting = await alice.api.meetings.create.mutate({ title: 'Chatty', invitees: [bob.email] });
+    const { routerRtpCapabilities: caps } = await alice.api.calls.prepare.mutate({ meetingId: meeting.id });
+    const aliceIn = await alice.api.calls.join.mutate({ meetingId: meeting.id, rtpCapabilities: caps });
+    const aliceEvents = listen(alice, meeting.id, aliceIn.peerId);
+    await aliceEvents.next('room-state');
+    const bobIn = await bob.api.calls.join.mutate({ meetingId: meeting.id, rtpCapabilities: caps });
+    const bobRef = { meetingId: meeting.id, peerId: bobIn.peerId };
+
+    const sent = await bob.api.calls.chat.send.mutate({ ...bobRef, text: '  Slides are <b>up</b>  ' });
+    expect(sent).toMatchObject({ senderName: 'Bob', guest: false, text: 'Slides are <b>up</b>' });
+    const heard = await aliceEvents.next('chat');
+    expect(heard.message).toEqual(sent);
+    expect((await alice.api.calls.chat.list.query({ meetingId: meeting.id })).map((m) => m.text)).toEqual([
+      'Slides are <b>up</b>',
+    ]);
+
+    // Not Eve's meeting: she can neither read nor write.
+    expect(await refusalOf(eve.api.calls.chat.list.query({ meetingId: meeting.id }))).toBe('NOT_FOUND');
+    expect(await refusalOf(eve.api.calls.chat.send.mutate({ ...bobRef, text: 'hi' }))).toBe('NOT_FOUND');
+    expect(await refusalOf(bob.api.calls.chat.send.mutate({ ...bobRef, text: 'x'.repeat(2_001) }))).toBe(
+      'VALIDATION_FAILED',
+    );
+    expect(await refusalOf(bob.api.calls.chat.send.mutate({ ...bobRef, text: '   ' }))).toBe('VALIDATION_FAILED');
+    for (let i = 1; i < 10; i += 1) await bob.api.calls.chat.send.mutate({ ...bobRef, text: `message ${i}` });
+    expect(await refusalOf(bob.api.calls.chat.send.mutate({ ...bobRef, text: 'one too many' }))).toBe('RATE_LIMITED');
+    // After the call the meeting's people still read it.
+    await alice.api.meetings.end.mutate({ meetingId: meeting.id });
+    expect(await bob.api.calls.chat.list.query({ meetingId: meeting.id })).toHaveLength(10);
+    for (const user of [alice, bob, eve]) void user.close();
+  });
+});

@@ -10,6 +10,8 @@
  * controls, recording and invite links take a user session only.
  */
 import {
+  chatListInput,
+  chatSendInput,
   connectTransportInput,
   consumerInput,
   consumerViewInput,
@@ -174,6 +176,14 @@ export const callsRouter = router({
   raiseHand: callerProcedure.input(raiseHandInput).mutation(async ({ ctx, input }) => {
     await ctx.deps.calls.raiseHand(ctx.caller, input);
     return { done: true as const };
+  }),
+
+  /** In-call chat: write as one's own peer in the running call; read as a participant (also after it). */
+  chat: router({
+    send: callerProcedure.input(chatSendInput).mutation(({ ctx, input }) => ctx.deps.calls.sendChat(ctx.caller, input)),
+    list: callerProcedure
+      .input(chatListInput)
+      .query(({ ctx, input }) => ctx.deps.calls.chatHistory(ctx.caller, input.meetingId)),
   }),
 
   host: hostRouter,

@@ -21,6 +21,7 @@ import type { Database } from '../db/schema.ts';
 import { requireParticipant } from '../meetings/meetings.ts';
 import type { Caller } from '../trpc.ts';
 import { requireGuestMember } from './guests.ts';
+import { CallChat } from './chat.ts';
 import { CallHistory } from './history.ts';
 import { RecordingService, type RecordingConfig } from './recording.ts';
 import { CallRoom, type CallPeer, type CallRoomOptions } from './room.ts';
@@ -40,6 +41,8 @@ export class CallService {
   readonly #config: CallsConfig;
   /** Who was in which call, when (history.ts). */
   readonly history: CallHistory;
+  /** In-call chat (chat.ts). */
+  readonly chat: CallChat;
   /** Server-side recordings of running calls and their files (recording.ts). */
   readonly recordings: RecordingService;
 
@@ -49,6 +52,7 @@ export class CallService {
     this.#logger = logger;
     this.pool = new WorkerPool(config, logger);
     this.history = new CallHistory(db, logger);
+    this.chat = new CallChat(db);
     this.recordings = new RecordingService(config.recording, db, logger, this, this.history);
     this.pool.onWorkerDied = (meetingIds) => {
       for (const meetingId of meetingIds) this.#rooms.get(meetingId)?.workerDied();
@@ -265,6 +269,32 @@ export class CallService {
       });
       room.hostChanged(host, target);
     });
+  }
+
+  /** Writes in the running call as the caller's own peer; everyone in it (and waiting) gets it at once. */
+  async sendChat(caller: Caller, input: { meetingId: string; peerId: string; text: string }) {
+    const { room, peer } = await this.#own(caller, input.meetingId, input.peerId);
+    if (peer.state !== 'in-call') {
+      throw new AppError('PRECONDITION_FAILED', { message: 'Wait until the host lets you in.' });
+    }
+    const message = await this.chat.write(
+      input.meetingId,
+      {
+        userId: caller.kind === 'user' ? caller.userId : null,
+        guestId: caller.kind === 'guest' ? caller.guestId : null,
+        name: peer.displayName,
+      },
+      input.text,
+    );
+    room.announce({ type: 'chat', message });
+    return message;
+  }
+
+  /** The meeting's messages, for its participants and guests (also after the call). */
+  async chatHistory(caller: Caller, meetingId: string) {
+    if (caller.kind === 'guest') await this.#member(caller, meetingId);
+    else await requireParticipant({ db: this.#db }, meetingId, caller.userId);
+    return this.chat.list(meetingId);
   }
 
   async leave(caller: Caller, input: { meetingId: string; peerId: string }): Promise<void> {

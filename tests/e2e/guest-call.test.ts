@@ -152,6 +152,18 @@ describe('a guest by invite link', () => {
     expect(stored).not.toContain('mlg_');
     expect(guest.page.url()).not.toContain('mlg_');
 
+    // The chat: the guest writes, the host reads it as text (markup is not markup), and answers.
+    await guest.page.getByRole('textbox', { name: 'Message' }).fill('Hello from <b>Gina</b>');
+    await guest.page.getByRole('button', { name: 'Send', exact: true }).click();
+    const hostChat = host.page.getByRole('list', { name: 'Messages' });
+    await expect.poll(() => hostChat.textContent(), { timeout: 10_000 }).toContain('Hello from <b>Gina</b>');
+    expect(await hostChat.locator('b').count()).toBe(0);
+    await host.page.getByRole('textbox', { name: 'Message' }).fill('Welcome!');
+    await host.page.getByRole('button', { name: 'Send', exact: true }).click();
+    await expect
+      .poll(() => guest.page.getByRole('list', { name: 'Messages' }).textContent(), { timeout: 10_000 })
+      .toContain('Welcome!');
+
     await guest.page.getByRole('button', { name: 'Leave' }).click();
     await expect.poll(() => guest.page.getByText('You left the call.').count(), { timeout: 10_000 }).toBe(1);
     expect(host.errors).toEqual([]);

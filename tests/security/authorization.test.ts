@@ -494,6 +494,16 @@ const table: Record<string, Row> = {
   },
   'calls.pin': { access: 'caller', call: (c) => c.calls.pin.mutate({ ...callRef(), pinnedPeerIds: [] }) },
   'calls.raiseHand': { access: 'caller', call: (c) => c.calls.raiseHand.mutate({ ...callRef(), raised: true }) },
+  'calls.chat.send': { access: 'caller', call: (c) => c.calls.chat.send.mutate({ ...callRef(), text: 'hello' }) },
+  'calls.chat.list': {
+    access: 'caller',
+    call: (c) => c.calls.chat.list.query({ meetingId: crypto.randomUUID() }),
+    asOtherUser: async ({ alice, bob }) => {
+      // Bob is not in Alice's meeting: he cannot read its chat.
+      const hers = await alice.client.meetings.create.mutate({ title: 'Alice only' });
+      expect(await refusal(bob.client.calls.chat.list.query({ meetingId: hers.id }))).toBe('NOT_FOUND');
+    },
+  },
   'calls.host.mute': {
     access: 'authed',
     call: (c) => c.calls.host.mute.mutate({ ...callRef(), targetPeerId: 'x', source: 'microphone' }),

@@ -17,6 +17,7 @@ import { CallClient, type CallSnapshot } from './callClient.ts';
 import { listDevices, mediaErrorKind, openTrack, watchLevel, type DeviceChoice, type MediaDevices } from './media.ts';
 import { InviteLinkButton } from './InviteLinkButton.tsx';
 import { ParticipantTile } from './ParticipantTile.tsx';
+import { ChatPanel } from './ChatPanel.tsx';
 import { PeoplePanel } from './PeoplePanel.tsx';
 import type { MediaSource } from '../../../shared/calls.ts';
 
@@ -383,6 +384,7 @@ function InCall({ call, snapshot, meetingId }: { call: CallClient; snapshot: Cal
       {isHost && <InviteLinkButton meetingId={meetingId} />}
       <ErrorNotice error={action.error ?? end.error ?? recording.error} />
       <PeoplePanel call={call} snapshot={snapshot} isHost={isHost} />
+      <ChatPanel call={call} snapshot={snapshot} meetingId={meetingId} />
     </section>
   );
 }

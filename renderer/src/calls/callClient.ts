@@ -8,7 +8,14 @@
  * The same code runs in the desktop app and in a guest's browser.
  */
 import { Device, type types } from 'mediasoup-client';
-import type { CallEvent, CallPeerView, CallRoomState, ConsumerOffer, MediaSource } from '../../../shared/calls.ts';
+import type {
+  CallEvent,
+  CallPeerView,
+  CallRoomState,
+  ChatMessageView,
+  ConsumerOffer,
+  MediaSource,
+} from '../../../shared/calls.ts';
 import type { ApiClient } from '../api/trpc.ts';
 
 export type CallPhase = 'idle' | 'joining' | 'waiting' | 'connected' | 'reconnecting' | 'ended' | 'failed';
@@ -42,6 +49,8 @@ export interface CallSnapshot {
   mutedByHost: 'microphone' | 'camera' | 'screen' | null;
   /** The call is being recorded (everyone sees the indicator), and who started it. */
   recording: { active: boolean; byName: string | null };
+  /** Chat messages that arrived during this call (the panel merges them with the meeting's history). */
+  chat: ChatMessageView[];
 }
 
 /** Screen shares: one high-resolution, low-frame-rate layer (text stays sharp). */
@@ -68,6 +77,7 @@ const EMPTY: CallSnapshot = {
   forwarding: [],
   mutedByHost: null,
   recording: { active: false, byName: null },
+  chat: [],
 };
 
 export class CallClient {
@@ -250,6 +260,9 @@ export class CallClient {
       case 'recording':
         this.#update({ recording: { active: event.state === 'started', byName: event.byName } });
         return;
+      case 'chat':
+        this.#update({ chat: [...this.#snapshot.chat.filter((m) => m.id !== event.message.id), event.message] });
+        return;
       case 'reconnect':
         await this.#reconnect();
         return;
@@ -261,7 +274,9 @@ export class CallClient {
   }
 
   async #consume(offer: ConsumerOffer): Promise<void> {
-    const consumer = await this.#recv!.consume({
+    const recv = this.#recv;
+    if (recv === null) return;
+    const consumer = await recv.consume({
       id: offer.id,
       producerId: offer.producerId,
       kind: offer.kind,
@@ -281,6 +296,8 @@ export class CallClient {
         },
       ],
     });
+    // The call may have moved on meanwhile (a reconnect, leaving): then this consumer is gone too.
+    if (this.#recv !== recv || this.#peerId === null) return;
     await this.#api.calls.resumeConsumer.mutate({ ...this.#ref(), consumerId: consumer.id });
   }
 
@@ -388,6 +405,14 @@ export class CallClient {
     if (this.#peerId !== null) await this.#api.calls.pin.mutate({ ...this.#ref(), pinnedPeerIds: peerIds });
   }
 
+  /** Writes in the call's chat as this peer. */
+  async sendChat(text: string): Promise<void> {
+    if (this.#peerId === null) return;
+    const message = await this.#api.calls.chat.send.mutate({ ...this.#ref(), text });
+    // The event brings it too; adding it now shows it at once (the two are merged by id).
+    this.#update({ chat: [...this.#snapshot.chat.filter((m) => m.id !== message.id), message] });
+  }
+
   async raiseHand(raised: boolean): Promise<void> {
     if (this.#peerId !== null) await this.#api.calls.raiseHand.mutate({ ...this.#ref(), raised });
   }
@@ -419,6 +444,8 @@ export class CallClient {
   async #reconnect(): Promise<void> {
     this.#update({ phase: 'reconnecting', reason: 'media-server-restarted' });
     this.#closeMedia();
+    // The old peer went with the old room: nothing more is sent for it.
+    this.#peerId = null;
     for (let attempt = 0; !this.#leaving; attempt += 1) {
       try {
         const prepared = await this.#api.calls.prepare.mutate({ meetingId: this.#meetingId });

@@ -19,6 +19,7 @@ import * as m0011 from '../../meetings/migration.ts';
 import * as m0012 from '../../calls/recording-migration.ts';
 import * as m0013 from '../../meetings/schedule-migration.ts';
 import * as m0014 from '../../calls/guests-migration.ts';
+import * as m0015 from '../../calls/chat-migration.ts';
 
 export type DatabaseEngine = 'sqlite' | 'postgres';
 
@@ -46,4 +47,5 @@ export const migrations: Readonly<Record<string, NumberedMigration>> = {
   '0012_recordings': m0012,
   '0013_schedule': m0013,
   '0014_call_guests': m0014,
+  '0015_call_chat': m0015,
 };
