@@ -169,6 +169,12 @@ export type CallEvent =
   | { type: 'consumer-closed'; consumerId: string }
   | { type: 'consumer-paused'; consumerId: string }
   | { type: 'consumer-resumed'; consumerId: string }
+  /**
+   * mediasoup's view of a stream's health, 0–10: `score` for the way to this
+   * receiver, `producerScore` for the sender's way in. At most one per
+   * consumer per second, and only when it changes.
+   */
+  | { type: 'consumer-score'; consumerId: string; score: number; producerScore: number }
   | { type: 'active-speaker'; peerId: string | null }
   | { type: 'chat'; message: ChatMessageView }
   | { type: 'room-state'; room: CallRoomState }

@@ -628,6 +628,33 @@ export class CallRoom {
     });
     consumer.on('producerpause', () => receiver.events.push({ type: 'consumer-paused', consumerId: consumer.id }));
     consumer.on('producerresume', () => receiver.events.push({ type: 'consumer-resumed', consumerId: consumer.id }));
+    // Network quality for the tiles: mediasoup scores the way in and the way out. Told on change, at most once a
+    // second, always ending on the latest value (a trailing send).
+    let sent = '';
+    let lastSentAt = 0;
+    let timer: NodeJS.Timeout | null = null;
+    const reportScore = () => {
+      timer = null;
+      if (consumer.closed) return;
+      const { score, producerScore } = consumer.score;
+      const key = `${score}:${producerScore}`;
+      if (key === sent) return;
+      const wait = lastSentAt + 1_000 - Date.now();
+      if (wait > 0) {
+        timer = setTimeout(reportScore, wait);
+        timer.unref();
+        return;
+      }
+      sent = key;
+      lastSentAt = Date.now();
+      receiver.events.push({ type: 'consumer-score', consumerId: consumer.id, score, producerScore });
+    };
+    consumer.on('score', () => {
+      if (timer === null) reportScore();
+    });
+    consumer.observer.once('close', () => {
+      if (timer !== null) clearTimeout(timer);
+    });
     const offer: ConsumerOffer = {
       id: consumer.id,
       producerId: producer.id,
@@ -638,6 +665,7 @@ export class CallRoom {
       producerPaused: consumer.producerPaused,
     };
     receiver.events.push({ type: 'consumer', consumer: offer });
+    reportScore();
   }
 
   /** The client wired the track up: it flows if last-N and the tile's visibility allow. */

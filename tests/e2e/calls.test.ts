@@ -158,6 +158,9 @@ describe('calls in Chromium', () => {
     await guest.page.getByRole('button', { name: 'Grid view' }).click();
     await expect.poll(() => hostAtGuest.audioLevel(), { timeout: 15_000 }).toBeGreaterThan(0);
     await expect.poll(() => guestAtHost.audioLevel(), { timeout: 15_000 }).toBeGreaterThan(0);
+    // Each tile knows its connection's health from the SFU's scores: on loopback, good.
+    await expect.poll(() => guestAtHost.tile.getAttribute('data-quality'), { timeout: 20_000 }).toBe('good');
+    await expect.poll(() => hostAtGuest.tile.getAttribute('data-quality'), { timeout: 20_000 }).toBe('good');
     await saveScreenshot(guest.page, 'calls-two-people');
 
     // The guest shares a screen (Chromium's fake capture): the host gets it as a separate tile.

@@ -134,7 +134,10 @@ function Lobby({ call, snapshot }: { call: CallClient; snapshot: CallSnapshot })
         <select
           className="input"
           value={choice[kind] ?? options[0]!.deviceId}
-          onChange={(event) => setChoice({ ...choice, [kind]: event.target.value })}
+          onChange={(event) => {
+            setChoice({ ...choice, [kind]: event.target.value });
+            if (kind === 'speaker') call.setSpeaker(event.target.value);
+          }}
         >
           {options.map((device, i) => (
             <option key={device.deviceId} value={device.deviceId}>
@@ -299,6 +302,8 @@ function InCall({ call, snapshot, meetingId }: { call: CallClient; snapshot: Cal
             video={tile.video}
             audio={tile.audio}
             muted={tile.muted}
+            quality={tile.quality}
+            speaker={snapshot.speaker}
             pinned={pinned === tile.peerId && tile.kind === 'camera'}
             onPin={
               tile.self || tile.kind !== 'camera' ? undefined : () => pin(pinned === tile.peerId ? null : tile.peerId)
@@ -413,6 +418,8 @@ interface Tile {
   muted: boolean;
   /** The remote video consumer shown here, for visibility reports. */
   consumerId: string | null;
+  /** The worst health (0–10) of this person's streams as they reach us; null when unknown or ourselves. */
+  quality: number | null;
 }
 
 /** A camera tile per person (self first) and a tile per screen share. */
@@ -437,6 +444,7 @@ function callTiles(snapshot: CallSnapshot, t: TFunction): Tile[] {
       audio: null,
       muted: snapshot.muted.microphone || snapshot.local.microphone === null,
       consumerId: null,
+      quality: null,
     });
     if (snapshot.screen !== null) {
       tiles.push({
@@ -450,6 +458,7 @@ function callTiles(snapshot: CallSnapshot, t: TFunction): Tile[] {
         audio: null,
         muted: false,
         consumerId: null,
+        quality: null,
       });
     }
   }
@@ -467,6 +476,7 @@ function callTiles(snapshot: CallSnapshot, t: TFunction): Tile[] {
       audio: microphone?.track ?? null,
       muted: microphone === undefined || microphone.paused,
       consumerId: remote(peer.peerId, 'camera')?.consumerId ?? null,
+      quality: worstQuality(snapshot, peer.peerId),
     });
     const screen = remote(peer.peerId, 'screen');
     if (screen !== undefined) {
@@ -481,6 +491,7 @@ function callTiles(snapshot: CallSnapshot, t: TFunction): Tile[] {
         audio: null,
         muted: false,
         consumerId: screen.consumerId,
+        quality: screen.quality,
       });
     }
   }
@@ -560,4 +571,12 @@ function Recordings({ meetingId }: { meetingId: string }) {
       <ErrorNotice error={open.error ?? list.error} />
     </section>
   );
+}
+
+/** The worst known health of someone's streams (their upload or our download, whichever is worse). */
+function worstQuality(snapshot: CallSnapshot, peerId: string): number | null {
+  const known = snapshot.remote
+    .filter((r) => r.peerId === peerId && !r.paused && r.quality !== null)
+    .map((r) => r.quality!);
+  return known.length === 0 ? null : Math.min(...known);
 }

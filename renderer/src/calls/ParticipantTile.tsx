@@ -29,6 +29,8 @@ export function ParticipantTile({
   video,
   audio,
   muted,
+  quality = null,
+  speaker = null,
   onPin,
   onView,
 }: {
@@ -43,6 +45,10 @@ export function ParticipantTile({
   video: MediaStreamTrack | null;
   audio: MediaStreamTrack | null;
   muted: boolean;
+  /** Stream health 0–10 (mediasoup's scores); null = unknown. */
+  quality?: number | null;
+  /** The audio output device for this person's voice; null = the default. */
+  speaker?: string | null;
   onPin?: (() => void) | undefined;
   onView?: ((view: TileView) => void) | undefined;
 }) {
@@ -59,6 +65,12 @@ export function ParticipantTile({
     if (audioRef.current !== null) audioRef.current.srcObject = audio === null ? null : new MediaStream([audio]);
     return audio === null ? undefined : watchLevel(audio, setLevel);
   }, [audio]);
+  useEffect(() => {
+    const element = audioRef.current;
+    // setSinkId is missing in some engines; the default output is used then.
+    if (element === null || speaker === null || typeof element.setSinkId !== 'function') return;
+    element.setSinkId(speaker).catch(() => undefined);
+  }, [speaker, audio]);
 
   // Visibility and size, reported at most every 500 ms and only when they change.
   useEffect(() => {
@@ -101,6 +113,8 @@ export function ParticipantTile({
   }, [onView === undefined]);
 
   const talking = speaking || level > 0.05;
+  // mediasoup's 0–10: 8+ is fine, 5–7 shows as weak, below as poor (frozen or choppy).
+  const qualityLevel = quality === null ? null : quality >= 8 ? 'good' : quality >= 5 ? 'weak' : 'poor';
   return (
     <li
       ref={tileRef}
@@ -109,6 +123,7 @@ export function ParticipantTile({
       data-audio-level={level.toFixed(3)}
       data-speaking={talking ? 'true' : 'false'}
       data-video={video === null ? 'off' : 'on'}
+      data-quality={qualityLevel ?? 'unknown'}
     >
       {video !== null ? (
         <video ref={videoRef} className={`call-video${self ? ' mirrored' : ''}`} autoPlay playsInline muted />
@@ -122,6 +137,9 @@ export function ParticipantTile({
         {name}
         {muted && <span className="badge badge-muted">{t('calls.call.muted')}</span>}
         {handRaised && <span className="badge badge-success">{t('calls.people.handRaised')}</span>}
+        {qualityLevel !== null && qualityLevel !== 'good' && (
+          <span className={`badge badge-quality-${qualityLevel}`}>{t(`calls.quality.${qualityLevel}`)}</span>
+        )}
       </span>
       {onPin !== undefined && (
         <button

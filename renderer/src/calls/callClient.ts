@@ -28,6 +28,8 @@ export interface RemoteTrack {
   track: MediaStreamTrack;
   /** The sender paused it (muted, camera off). */
   paused: boolean;
+  /** mediasoup's health of the stream, 0–10 (the worse of the sender's way in and our way out); null until known. */
+  quality: number | null;
 }
 
 export interface CallSnapshot {
@@ -51,6 +53,8 @@ export interface CallSnapshot {
   recording: { active: boolean; byName: string | null };
   /** Chat messages that arrived during this call (the panel merges them with the meeting's history). */
   chat: ChatMessageView[];
+  /** The speaker (audio output device) chosen in the lobby; null = the system default. */
+  speaker: string | null;
 }
 
 /** Screen shares: one high-resolution, low-frame-rate layer (text stays sharp). */
@@ -78,6 +82,7 @@ const EMPTY: CallSnapshot = {
   mutedByHost: null,
   recording: { active: false, byName: null },
   chat: [],
+  speaker: null,
 };
 
 export class CallClient {
@@ -227,6 +232,13 @@ export class CallClient {
         });
         return;
       }
+      case 'consumer-score': {
+        const quality = Math.min(event.score, event.producerScore);
+        this.#update({
+          remote: this.#snapshot.remote.map((r) => (r.consumerId === event.consumerId ? { ...r, quality } : r)),
+        });
+        return;
+      }
       case 'active-speaker':
         this.#update({ activeSpeaker: event.peerId });
         return;
@@ -293,6 +305,7 @@ export class CallClient {
           source: offer.source,
           track: consumer.track,
           paused: offer.producerPaused,
+          quality: null,
         },
       ],
     });
@@ -403,6 +416,11 @@ export class CallClient {
   /** Pinned people's video is always forwarded (within last-N). */
   async pin(peerIds: string[]): Promise<void> {
     if (this.#peerId !== null) await this.#api.calls.pin.mutate({ ...this.#ref(), pinnedPeerIds: peerIds });
+  }
+
+  /** Where remote audio plays (an audiooutput device id; null = the default). */
+  setSpeaker(deviceId: string | null): void {
+    this.#update({ speaker: deviceId });
   }
 
   /** Writes in the call's chat as this peer. */
