@@ -142,11 +142,15 @@ describe('invite links', () => {
       'PRECONDITION_FAILED',
     );
     await alice.api.calls.host.setLocked.mutate({ meetingId: meeting.id, peerId: aliceIn.peerId, locked: false });
+    const back = await guest.calls.join.mutate({ meetingId: meeting.id, rtpCapabilities: caps });
+    expect(server.deps.calls.runningRoom(meeting.id)?.findPeer(back.peerId)).toBeDefined();
 
-    // Revoking the link stops the link and its guests.
+    // Revoking the link stops the link and its guests, and takes them out of the running call at once.
     expect(await alice.api.calls.invites.revoke.mutate({ meetingId: meeting.id, inviteId: invite.id })).toEqual({
       revoked: true,
+      removedFromCall: 1,
     });
+    expect(server.deps.calls.runningRoom(meeting.id)?.findPeer(back.peerId)).toBeUndefined();
     expect(await refusalOf(anonymous().calls.guests.preview.query({ token }))).toBe('NOT_FOUND');
     expect(await refusalOf(anonymous().calls.guests.join.mutate({ token, displayName: 'Gina' }))).toBe('NOT_FOUND');
     expect(await refusalOf(guest.calls.prepare.mutate({ meetingId: meeting.id }))).toBe('UNAUTHENTICATED');

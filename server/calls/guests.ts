@@ -113,9 +113,17 @@ export async function revokeInvite(
   deps: GuestsDeps,
   userId: string,
   input: { meetingId: string; inviteId: string },
-): Promise<{ revoked: boolean }> {
+): Promise<{ revoked: boolean; guestIds: string[] }> {
   await requireHost(deps, userId, input.meetingId);
   const now = nowOf(deps);
+  // Who came in through this link: they leave the running call now, not at their next request.
+  const guests = await db(deps)
+    .selectFrom('call_guests')
+    .select('id')
+    .where('invite_id', '=', input.inviteId)
+    .where('meeting_id', '=', input.meetingId)
+    .where('revoked_at', 'is', null)
+    .execute();
   const result = await db(deps)
     .updateTable('call_invites')
     .set({ revoked_at: now })
@@ -130,7 +138,7 @@ export async function revokeInvite(
     .where('meeting_id', '=', input.meetingId)
     .where('revoked_at', 'is', null)
     .execute();
-  return { revoked: Number(result.numUpdatedRows) > 0 };
+  return { revoked: Number(result.numUpdatedRows) > 0, guestIds: guests.map((guest) => guest.id) };
 }
 
 /** A usable invite by its secret, with what a guest is shown; NOT_FOUND (always the same) otherwise. */

@@ -368,6 +368,18 @@ export class CallRoom {
     this.leave(target);
   }
 
+  /** Removes everyone (in the call or waiting) whose peer user id is listed: a revoked guest link. */
+  removeUsers(userIds: ReadonlySet<string>): number {
+    let removed = 0;
+    for (const peer of [...this.peers.values(), ...this.#waiting.values()]) {
+      if (!userIds.has(peer.userId)) continue;
+      peer.events.push({ type: 'call-ended', reason: 'removed' });
+      this.leave(peer);
+      removed += 1;
+    }
+    return removed;
+  }
+
   setLocked(host: CallPeer, locked: boolean): void {
     this.#requireHost(host);
     this.#locked = locked;

@@ -91,9 +91,15 @@ const invitesRouter = router({
   list: authedProcedure
     .input(inviteListInput)
     .query(({ ctx, input }) => listInvites({ db: ctx.deps.db }, ctx.session.userId, input.meetingId)),
-  revoke: authedProcedure
-    .input(revokeInviteInput)
-    .mutation(({ ctx, input }) => revokeInvite({ db: ctx.deps.db }, ctx.session.userId, input)),
+  /** Revokes the link; guests who joined through it leave the running call at once. */
+  revoke: authedProcedure.input(revokeInviteInput).mutation(async ({ ctx, input }) => {
+    const { revoked, guestIds } = await revokeInvite({ db: ctx.deps.db }, ctx.session.userId, input);
+    const removed = ctx.deps.calls.removePeersOf(
+      input.meetingId,
+      guestIds.map((id) => `guest:${id}`),
+    );
+    return { revoked, removedFromCall: removed };
+  }),
 });
 
 /** Guessing invite links from one address is slowed down (per node). */

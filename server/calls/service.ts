@@ -302,6 +302,13 @@ export class CallService {
     room.leave(peer);
   }
 
+  /** Ends the given people's presence in a meeting's running call (`call-ended: removed`). Returns how many. */
+  removePeersOf(meetingId: string, peerUserIds: readonly string[]): number {
+    const room = this.runningRoom(meetingId);
+    if (room === undefined) return 0;
+    return room.removeUsers(new Set(peerUserIds));
+  }
+
   /** The running call of a meeting, if any (for server-side features such as recording). */
   runningRoom(meetingId: string): CallRoom | undefined {
     const room = this.#rooms.get(meetingId);
