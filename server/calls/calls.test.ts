@@ -8,7 +8,7 @@ import { createTRPCClient, createWSClient, wsLink } from '@trpc/client';
 import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallEvent } from '../../shared/calls.ts';
-import { apiClient, mailedCode, mailTo, refusalOf } from '../../tests/support/api.ts';
+import { mailTo, refusalOf, signedUpUser } from '../../tests/support/api.ts';
 import { startTestServer, type TestServer } from '../../tests/support/server.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../../tests/support/smtp.ts';
 import type { AppRouter } from '../router.ts';
@@ -25,18 +25,14 @@ afterAll(async () => {
   await smtp?.close();
 });
 
-let counter = 0;
 async function newUser(name: string) {
-  const email = `${name}-${++counter}-${Date.now()}@example.com`;
-  const anonymous = apiClient(server.url);
-  await anonymous.auth.signUp.mutate({ email, password: 'correct horse battery staple', displayName: name });
-  const tokens = await anonymous.auth.verifyEmail.mutate({ email, code: await mailedCode(smtp, email, /Confirm/) });
+  const { email, accessToken, api } = await signedUpUser(server.url, smtp, name);
   const ws = createWSClient({
     url: `${server.url.replace('http', 'ws')}/trpc`,
-    connectionParams: () => ({ accessToken: tokens.accessToken }),
+    connectionParams: () => ({ accessToken }),
   });
   const live = createTRPCClient<AppRouter>({ links: [wsLink({ client: ws, transformer: superjson })] });
-  return { email, api: apiClient(server.url, { accessToken: tokens.accessToken }), live, close: () => ws.close() };
+  return { email, api, live, close: () => ws.close() };
 }
 
 /** Collects a peer's call events; `next(type)` waits for the next one of that type. */

@@ -6,7 +6,7 @@
  * the same NOT_FOUND.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiClient, mailedCode, mailTo, refusalOf } from '../../tests/support/api.ts';
+import { apiClient, mailTo, refusalOf, signedUpUser } from '../../tests/support/api.ts';
 import { startTestServer, type TestServer } from '../../tests/support/server.ts';
 import { startTestSmtpServer, type TestSmtpServer } from '../../tests/support/smtp.ts';
 import type { GuestTables } from './guests.ts';
@@ -23,14 +23,7 @@ afterAll(async () => {
   await smtp?.close();
 });
 
-let counter = 0;
-async function newUser(name: string) {
-  const email = `${name}-${++counter}-${Date.now()}@example.com`;
-  const anonymous = apiClient(server.url);
-  await anonymous.auth.signUp.mutate({ email, password: 'correct horse battery staple', displayName: name });
-  const tokens = await anonymous.auth.verifyEmail.mutate({ email, code: await mailedCode(smtp, email, /Confirm/) });
-  return { email, api: apiClient(server.url, { accessToken: tokens.accessToken }) };
-}
+const newUser = (name: string) => signedUpUser(server.url, smtp, name);
 
 const tokenOf = (url: string) => new URL(url).pathname.replace('/join/', '');
 const anonymous = () => apiClient(server.url);

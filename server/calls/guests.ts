@@ -192,14 +192,9 @@ export async function joinAsGuest(
   return { guestToken, meetingId: invite.meeting_id, displayName: input.displayName, expiresAt: new Date(expiresAt) };
 }
 
-/**
- * The guest a token belongs to while it, its invite and its meeting are all
- * still good; null otherwise. Read on every request, so a revoked link or an
- * ended meeting stops its guests at once.
- */
-export async function resolveGuestToken(deps: GuestsDeps, token: string): Promise<GuestIdentity | null> {
-  if (!token.startsWith(GUEST_TOKEN_PREFIX)) return null;
-  const row = await db(deps)
+/** A guest with what decides whether they may still be in: their own and their invite's expiry and revocation, the meeting's end. */
+function guestState(deps: GuestsDeps) {
+  return db(deps)
     .selectFrom('call_guests')
     .innerJoin('call_invites', 'call_invites.id', 'call_guests.invite_id')
     .innerJoin('meetings', 'meetings.id', 'call_guests.meeting_id')
@@ -212,19 +207,32 @@ export async function resolveGuestToken(deps: GuestsDeps, token: string): Promis
       'call_invites.expires_at as invite_expires_at',
       'call_invites.revoked_at as invite_revoked_at',
       'meetings.ended_at',
-    ])
-    .where('call_guests.token_hash', '=', hashSecret(token))
-    .executeTakeFirst();
-  const now = nowOf(deps);
-  if (
-    row === undefined ||
-    row.revoked_at !== null ||
-    row.invite_revoked_at !== null ||
-    row.ended_at !== null ||
-    now >= row.expires_at ||
-    now >= row.invite_expires_at
-  )
-    return null;
+    ]);
+}
+
+type GuestStateRow = {
+  expires_at: number;
+  revoked_at: number | null;
+  invite_expires_at: number;
+  invite_revoked_at: number | null;
+};
+
+/** The guest or their link was withdrawn, or one of them ran out. */
+function withdrawn(row: GuestStateRow, now: number): boolean {
+  return (
+    row.revoked_at !== null || row.invite_revoked_at !== null || now >= row.expires_at || now >= row.invite_expires_at
+  );
+}
+
+/**
+ * The guest a token belongs to while it, its invite and its meeting are all
+ * still good; null otherwise. Read on every request, so a revoked link or an
+ * ended meeting stops its guests at once.
+ */
+export async function resolveGuestToken(deps: GuestsDeps, token: string): Promise<GuestIdentity | null> {
+  if (!token.startsWith(GUEST_TOKEN_PREFIX)) return null;
+  const row = await guestState(deps).where('call_guests.token_hash', '=', hashSecret(token)).executeTakeFirst();
+  if (row === undefined || row.ended_at !== null || withdrawn(row, nowOf(deps))) return null;
   return { guestId: row.id, meetingId: row.meeting_id, displayName: row.display_name };
 }
 
@@ -237,32 +245,15 @@ export async function requireGuestMember(
   const notFound = () =>
     new AppError('NOT_FOUND', { message: 'There is no such meeting, or you are not invited to it.' });
   if (guest.meetingId !== meetingId) throw notFound();
-  const row = await db(deps)
-    .selectFrom('call_guests')
-    .innerJoin('call_invites', 'call_invites.id', 'call_guests.invite_id')
-    .innerJoin('meetings', 'meetings.id', 'call_guests.meeting_id')
-    .select([
-      'call_guests.display_name',
-      'call_guests.expires_at',
-      'call_guests.revoked_at',
-      'call_invites.expires_at as invite_expires_at',
-      'call_invites.revoked_at as invite_revoked_at',
-      'meetings.ended_at',
-    ])
+  const row = await guestState(deps)
     .where('call_guests.id', '=', guest.guestId)
     .where('call_guests.meeting_id', '=', meetingId)
     .executeTakeFirst();
-  const now = nowOf(deps);
   if (row === undefined) throw notFound();
   if (row.ended_at !== null) {
     throw new AppError('PRECONDITION_FAILED', { message: 'This meeting has ended.', details: { reason: 'ended' } });
   }
-  if (
-    row.revoked_at !== null ||
-    row.invite_revoked_at !== null ||
-    now >= row.expires_at ||
-    now >= row.invite_expires_at
-  ) {
+  if (withdrawn(row, nowOf(deps))) {
     throw new AppError('UNAUTHENTICATED', { message: 'Your guest link has expired or was withdrawn by the host.' });
   }
   return { displayName: row.display_name };

@@ -11,53 +11,22 @@
  * host's "end for everyone" ends it for all. Reports the join time (click on
  * "Join call" to the first remote frame).
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureRendererBuilt } from '../../build/start.ts';
-import { apiClient, mailedCode, mailTo } from '../support/api.ts';
-import { chromiumUnavailableReason, launchChromium, saveScreenshot, watchForErrors } from '../support/browser.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
-import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
+import { apiClient } from '../support/api.ts';
+import { chromiumUnavailableReason, saveScreenshot } from '../support/browser.ts';
+import { CALL_PASSWORD, startCallsHarness, type CallsHarness } from '../support/calls-e2e.ts';
+import type { TestServer } from '../support/server.ts';
 
 const skipReason = chromiumUnavailableReason();
 if (skipReason !== null) console.warn(`[e2e] skipping: ${skipReason}`);
 
-const PASSWORD = 'a long enough password for calls';
+const PASSWORD = CALL_PASSWORD;
 
-let smtp: TestSmtpServer;
+let harness: CallsHarness;
 let server: TestServer;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
 
-interface Person {
-  name: string;
-  email: string;
-  page: Page;
-  errors: string[];
-}
-
-async function person(name: string): Promise<Person> {
-  const email = `${name.toLowerCase()}-${Date.now()}@example.com`;
-  const api = apiClient(server.url);
-  await api.auth.signUp.mutate({ email, password: PASSWORD, displayName: name });
-  await api.auth.verifyEmail.mutate({ email, code: await mailedCode(smtp, email, /Confirm your email/) });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: 'light' });
-  contexts.push(context);
-  await context.grantPermissions(['camera', 'microphone'], { origin: server.deps.publicOrigin() });
-  const page = await context.newPage();
-  const errors = watchForErrors(page);
-
-  await page.goto(`${server.deps.publicOrigin()}/sign-in`);
-  await page.getByLabel('Email address').fill(email);
-  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await expect
-    .poll(() => page.getByRole('banner').getByRole('button', { name: 'Sign out', exact: true }).count(), {
-      timeout: 15_000,
-    })
-    .toBe(1);
-  return { name, email, page, errors };
-}
+const person = (name: string) => harness.signedIn(name);
 
 /** What the other person's tile shows: decoded video size and frames, and the loudness of their audio. */
 function remoteTile(page: Page, name: string) {
@@ -80,29 +49,12 @@ function remoteTile(page: Page, name: string) {
 
 beforeAll(async () => {
   if (skipReason !== null) return;
-  ensureRendererBuilt();
-  smtp = await startTestSmtpServer();
-  server = await startTestServer({
-    ...mailTo(smtp),
-    CALLS_WORKERS: '1',
-    CALLS_PORT: '0',
-    // New browsers signing in are not what this suite is about.
-    RISK_MFA_THRESHOLD: '99',
-    RISK_BLOCK_THRESHOLD: '100',
-  });
-  browser = await launchChromium([
-    '--use-fake-device-for-media-stream',
-    '--use-fake-ui-for-media-stream',
-    '--allow-loopback-in-peer-connection',
-    '--autoplay-policy=no-user-gesture-required',
-  ]);
+  harness = await startCallsHarness();
+  server = harness.server;
 });
 
 afterAll(async () => {
-  for (const context of contexts) await context.close();
-  await browser?.close();
-  await server?.dispose();
-  await smtp?.close();
+  await harness?.close();
 });
 
 describe('calls in Chromium', () => {

@@ -13,71 +13,43 @@
  * for 320x180 at 15 fps (an init script narrows getUserMedia's constraints),
  * which is what the test is about, not picture quality.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureRendererBuilt } from '../../build/start.ts';
-import { apiClient, mailedCode, mailTo } from '../support/api.ts';
-import { chromiumUnavailableReason, launchChromium, saveScreenshot, watchForErrors } from '../support/browser.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
-import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
+import { apiClient } from '../support/api.ts';
+import { chromiumUnavailableReason, saveScreenshot } from '../support/browser.ts';
+import { startCallsHarness, type CallsHarness } from '../support/calls-e2e.ts';
+import type { TestServer } from '../support/server.ts';
 
 const skipReason = chromiumUnavailableReason();
 if (skipReason !== null) console.warn(`[e2e] skipping: ${skipReason}`);
 
-const PASSWORD = 'a long enough password for calls';
 const NAMES = ['Ann', 'Ben', 'Cat', 'Dev', 'Eve', 'Fay'];
 const LAST_N = 4;
 
-let smtp: TestSmtpServer;
+let harness: CallsHarness;
 let server: TestServer;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
 
-interface Person {
-  name: string;
-  email: string;
-  page: Page;
-  errors: string[];
-}
+const account = (name: string) => harness.account(name);
 
-async function account(name: string): Promise<{ name: string; email: string; accessToken: string }> {
-  const email = `${name.toLowerCase()}-${Date.now()}@example.com`;
-  const api = apiClient(server.url);
-  await api.auth.signUp.mutate({ email, password: PASSWORD, displayName: name });
-  const tokens = await api.auth.verifyEmail.mutate({
-    email,
-    code: await mailedCode(smtp, email, /Confirm your email/),
-  });
-  return { name, email, accessToken: tokens.accessToken };
-}
-
-async function openAs(name: string, email: string): Promise<Person> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  contexts.push(context);
-  await context.grantPermissions(['camera', 'microphone'], { origin: server.deps.publicOrigin() });
-  // A small camera for each of the six (see the file's comment).
-  await context.addInitScript(() => {
-    const original = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
-    navigator.mediaDevices.getUserMedia = (constraints) =>
-      original(
-        typeof constraints?.video === 'object'
-          ? { ...constraints, video: { ...constraints.video, width: 320, height: 180, frameRate: 15 } }
-          : constraints,
-      );
-  });
-  const page = await context.newPage();
-  const errors = watchForErrors(page);
-  await page.goto(`${server.deps.publicOrigin()}/sign-in`);
-  await page.getByLabel('Email address').fill(email);
-  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await expect
-    .poll(() => page.getByRole('banner').getByRole('button', { name: 'Sign out', exact: true }).count(), {
-      timeout: 15_000,
-    })
-    .toBe(1);
-  return { name, email, page, errors };
-}
+/** Signed in with a small camera (see the file's comment). */
+const openAs = (name: string, email: string) =>
+  harness.signIn(
+    { name, email },
+    {
+      viewport: { width: 1280, height: 900 },
+      prepare: (context) =>
+        context.addInitScript(() => {
+          const original = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+          navigator.mediaDevices.getUserMedia = (constraints) =>
+            original(
+              typeof constraints?.video === 'object'
+                ? { ...constraints, video: { ...constraints.video, width: 320, height: 180, frameRate: 15 } }
+                : constraints,
+            );
+        }),
+    },
+  );
+type Person = Awaited<ReturnType<typeof openAs>>;
 
 /** Remote camera tiles showing video, on one page. */
 const tilesWithVideo = (page: Page) =>
@@ -85,31 +57,17 @@ const tilesWithVideo = (page: Page) =>
 
 beforeAll(async () => {
   if (skipReason !== null) return;
-  ensureRendererBuilt();
-  smtp = await startTestSmtpServer();
-  server = await startTestServer({
-    ...mailTo(smtp),
+  harness = await startCallsHarness({
     // Two workers and three people per router: the call spreads over both (pipeToRouter).
     CALLS_WORKERS: '2',
     CALLS_MAX_PEERS_PER_ROUTER: '3',
-    CALLS_PORT: '0',
     CALLS_LAST_N: String(LAST_N),
-    RISK_MFA_THRESHOLD: '99',
-    RISK_BLOCK_THRESHOLD: '100',
   });
-  browser = await launchChromium([
-    '--use-fake-device-for-media-stream',
-    '--use-fake-ui-for-media-stream',
-    '--allow-loopback-in-peer-connection',
-    '--autoplay-policy=no-user-gesture-required',
-  ]);
+  server = harness.server;
 });
 
 afterAll(async () => {
-  for (const context of contexts) await context.close();
-  await browser?.close();
-  await server?.dispose();
-  await smtp?.close();
+  await harness?.close();
 });
 
 describe('a group call in Chromium', () => {

@@ -8,84 +8,38 @@
  * which meeting it is for, gives a name and joins; the host admits them; each
  * decodes the other's video. A made-up link says it is not valid.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureRendererBuilt } from '../../build/start.ts';
-import { apiClient, mailedCode, mailTo } from '../support/api.ts';
-import { chromiumUnavailableReason, launchChromium, saveScreenshot, watchForErrors } from '../support/browser.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
-import { startTestSmtpServer, type TestSmtpServer } from '../support/smtp.ts';
+import { chromiumUnavailableReason, saveScreenshot, watchForErrors } from '../support/browser.ts';
+import { startCallsHarness, tileFrames, type CallsHarness } from '../support/calls-e2e.ts';
+import type { TestServer } from '../support/server.ts';
 
 const skipReason = chromiumUnavailableReason();
 if (skipReason !== null) console.warn(`[e2e] skipping: ${skipReason}`);
 
-const PASSWORD = 'a long enough password for guest calls';
-
-let smtp: TestSmtpServer;
+let harness: CallsHarness;
 let server: TestServer;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
 
+/** A browser context without an account (a guest, a visitor). */
 async function newPage(permissions: string[]): Promise<{ page: Page; errors: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: 'light' });
-  contexts.push(context);
+  const context = await harness.newContext();
   await context.grantPermissions(permissions, { origin: server.deps.publicOrigin() });
   const page = await context.newPage();
   return { page, errors: watchForErrors(page) };
 }
 
-/** A signed-in user in their own browser context. */
-async function member(name: string) {
-  const email = `${name.toLowerCase()}-${Date.now()}@example.com`;
-  const api = apiClient(server.url);
-  await api.auth.signUp.mutate({ email, password: PASSWORD, displayName: name });
-  await api.auth.verifyEmail.mutate({ email, code: await mailedCode(smtp, email, /Confirm your email/) });
-  const { page, errors } = await newPage(['camera', 'microphone', 'clipboard-read', 'clipboard-write']);
-  await page.goto(`${server.deps.publicOrigin()}/sign-in`);
-  await page.getByLabel('Email address').fill(email);
-  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await expect
-    .poll(() => page.getByRole('banner').getByRole('button', { name: 'Sign out', exact: true }).count(), {
-      timeout: 15_000,
-    })
-    .toBe(1);
-  return { page, errors };
-}
-
-/** Decoded frames of someone's tile (see calls.test.ts `remoteTile`). */
-function tileFrames(page: Page, name: string): Promise<number> {
-  return page
-    .getByRole('list', { name: 'Participants' })
-    .getByRole('listitem', { name, exact: true })
-    .evaluate((li) => li.querySelector('video')?.getVideoPlaybackQuality().totalVideoFrames ?? 0)
-    .catch(() => 0);
-}
+/** A signed-in user in their own browser context (the clipboard for the invite link). */
+const member = (name: string) =>
+  harness.signedIn(name, { permissions: ['camera', 'microphone', 'clipboard-read', 'clipboard-write'] });
 
 beforeAll(async () => {
   if (skipReason !== null) return;
-  ensureRendererBuilt();
-  smtp = await startTestSmtpServer();
-  server = await startTestServer({
-    ...mailTo(smtp),
-    CALLS_WORKERS: '1',
-    CALLS_PORT: '0',
-    RISK_MFA_THRESHOLD: '99',
-    RISK_BLOCK_THRESHOLD: '100',
-  });
-  browser = await launchChromium([
-    '--use-fake-device-for-media-stream',
-    '--use-fake-ui-for-media-stream',
-    '--allow-loopback-in-peer-connection',
-    '--autoplay-policy=no-user-gesture-required',
-  ]);
+  harness = await startCallsHarness();
+  server = harness.server;
 });
 
 afterAll(async () => {
-  for (const context of contexts) await context.close();
-  await browser?.close();
-  await server?.dispose();
-  await smtp?.close();
+  await harness?.close();
 });
 
 describe('a guest by invite link', () => {

@@ -41,6 +41,25 @@ export function apiClient(serverUrl: string, options: ClientOptions = {}) {
   });
 }
 
+let accounts = 0;
+
+/** A new verified account (a unique email from `name`), signed in: its access token and a client using it. */
+export async function signedUpUser(
+  serverUrl: string,
+  smtp: TestSmtpServer,
+  name: string,
+  password = 'correct horse battery staple',
+) {
+  const email = `${name.toLowerCase()}-${++accounts}-${Date.now()}@example.com`;
+  const anonymous = apiClient(serverUrl);
+  await anonymous.auth.signUp.mutate({ email, password, displayName: name });
+  const tokens = await anonymous.auth.verifyEmail.mutate({
+    email,
+    code: await mailedCode(smtp, email, /Confirm your email/),
+  });
+  return { email, accessToken: tokens.accessToken, api: apiClient(serverUrl, { accessToken: tokens.accessToken }) };
+}
+
 /** The 6-digit code in the newest mail to `email` whose subject matches. */
 export async function mailedCode(smtp: TestSmtpServer, email: string, subject: RegExp): Promise<string> {
   const mail = await smtp.waitForMessage((m) => m.to.includes(email) && subject.test(m.subject), 5_000);
